@@ -1,0 +1,43 @@
+"""medspec: turn a general LLM into a specialist for one branch of medicine, Chinese first.
+
+The public API is re-exported here; everything else is reachable through its module.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from medspec.data.schema import (
+    CaseQuestion,
+    ChoiceQuestion,
+    ClinicalCase,
+    Document,
+    Instruction,
+    PreferencePair,
+    Provenance,
+    Record,
+)
+from medspec.errors import BackendError, ConfigError, DataError, InvalidDataError, MedspecError
+from medspec.specialty import Specialty, list_specialties, load_specialty
+
+try:
+    __version__ = version("medspec")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "BackendError",
+    "CaseQuestion",
+    "ChoiceQuestion",
+    "ClinicalCase",
+    "ConfigError",
+    "DataError",
+    "Document",
+    "Instruction",
+    "InvalidDataError",
+    "MedspecError",
+    "PreferencePair",
+    "Provenance",
+    "Record",
+    "Specialty",
+    "list_specialties",
+    "load_specialty",
+]

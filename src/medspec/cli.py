@@ -1,0 +1,212 @@
+"""The ``medspec`` command: a thin layer over the library's primitives and recipes.
+
+Exit codes: 0 success, 1 invalid data (the problems are printed), 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from medspec import __version__
+from medspec.data.dedup import Decontaminator, deduplicate
+from medspec.data.formats import FORMATS
+from medspec.data.io import RecordReader, read_records, write_jsonl, write_records
+from medspec.data.privacy import Deidentifier
+from medspec.data.schema import Record
+from medspec.errors import InvalidDataError, MedspecError
+from medspec.specialty import list_specialties, load_specialty
+
+__all__ = ["main"]
+
+logger = logging.getLogger("medspec")
+
+
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=list(FORMATS), help="source format (detected when omitted)")
+    parser.add_argument("--encoding", help="text encoding (detected when omitted: UTF-8, UTF-8 with BOM, GB18030)")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        reader = RecordReader(path, format=args.format, encoding=args.encoding)
+        records = list(reader)
+        counts = ", ".join(f"{n} {t}" for t, n in sorted(reader.counts.items())) or "no records"
+        print(
+            f"{path}: format {reader.format or 'unknown'}, encoding {reader.encoding}: {counts}; "
+            f"{len(reader.rejects)} invalid row(s)"
+        )
+        for error in reader.errors:
+            print(f"  {error.describe()}")
+        status = status or (1 if reader.errors or not records else 0)
+    return status
+
+
+def _convert(args: argparse.Namespace) -> int:
+    reader = RecordReader(args.input, format=args.format, encoding=args.encoding)
+    records = list(reader)
+    if reader.errors and not args.skip_invalid:
+        print(InvalidDataError(reader.errors, shown=50), file=sys.stderr)
+        print("nothing written; fix the rows above or pass --skip-invalid to write the valid ones", file=sys.stderr)
+        return 1
+    count = write_records(args.output, records)
+    print(f"{args.output}: wrote {count} records ({reader.format} -> medspec)")
+    if reader.rejects:
+        rejects_path = Path(args.output).with_suffix(".rejects.jsonl")
+        write_jsonl(rejects_path, (r.to_dict() for r in reader.rejects))
+        print(f"{rejects_path}: {len(reader.rejects)} invalid row(s) with their reasons")
+    return 0
+
+
+def _specialties(args: argparse.Namespace) -> int:
+    for name in list_specialties():
+        specialty = load_specialty(name)
+        tasks = ", ".join(f"{t.name} ({t.kind})" for t in specialty.benchmark)
+        print(f"{name:16s} {specialty.title}\n{'':16s} benchmark: {tasks}")
+    return 0
+
+
+def _read_many(paths: Sequence[str], fmt: str | None) -> list[Record]:
+    return [record for path in paths for record in read_records(path, format=fmt)]
+
+
+def _dedup(args: argparse.Namespace) -> int:
+    records = _read_many([args.input], args.format)
+    result = deduplicate(records, threshold=args.threshold, ngram=args.ngram)
+    write_records(args.output, result.kept)
+    print(f"{args.output}: kept {len(result.kept)} of {len(records)}; removed {len(result.removed)} duplicates")
+    for record, twin, similarity in result.removed[: args.show]:
+        print(f"  {record.id} ~ {twin} (Jaccard {similarity:.2f})")
+    return 0
+
+
+def _decontaminate(args: argparse.Namespace) -> int:
+    benchmark = _read_many(args.benchmark, None)
+    records = _read_many([args.train], args.format)
+    report = Decontaminator(benchmark, ngram=args.ngram, threshold=args.threshold).check(records)
+    print(
+        f"{args.train}: {len(report.overlaps)} of {len(records)} records overlap the benchmark "
+        f"(n-gram {args.ngram}, threshold {args.threshold})"
+    )
+    for overlap in report.overlaps[: args.show]:
+        print(f"  {overlap.record_id} ~ {overlap.benchmark_id} (overlap {overlap.score:.2f})")
+    if args.output:
+        write_records(args.output, report.clean)
+        print(f"{args.output}: wrote the {len(report.clean)} clean records")
+    return 0
+
+
+def _deidentify(args: argparse.Namespace) -> int:
+    deidentifier = Deidentifier()
+    records = _read_many([args.input], args.format)
+    totals: Counter[str] = Counter()
+    cleaned = []
+    for record in records:
+        new_record, redaction = deidentifier.redact_record(record)
+        totals.update(redaction.counts())
+        cleaned.append(new_record)
+    write_records(args.output, cleaned)
+    print(
+        f"{args.output}: {len(cleaned)} records, replaced {sum(totals.values())} spans: "
+        + (", ".join(f"{t} {n}" for t, n in sorted(totals.items())) or "none")
+    )
+    if args.report:
+        Path(args.report).write_text(json.dumps(dict(totals), indent=2), encoding="utf-8")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from medspec.recipes.general_to_specific import run_recipe, summary_table
+
+    outputs = run_recipe(args.specialty, out=args.out, overrides=args.set)
+    print(f"medspec run {args.specialty} -> {args.out}\n\n{summary_table(outputs)}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medspec", description="Specialise a general LLM for a branch of medicine.")
+    parser.add_argument("--version", action="version", version=f"medspec {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    sub = command("validate", _validate, "check data files and report every problem with file, line and field")
+    sub.add_argument("files", nargs="+")
+    _add_reading_options(sub)
+
+    sub = command("convert", _convert, "convert any supported format to medspec JSONL")
+    sub.add_argument("input")
+    sub.add_argument("output")
+    _add_reading_options(sub)
+    sub.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="write the valid records and put the invalid rows in OUTPUT.rejects.jsonl",
+    )
+
+    command("specialties", _specialties, "list the built-in specialties")
+
+    sub = command("dedup", _dedup, "remove exact and near-duplicate records")
+    sub.add_argument("input")
+    sub.add_argument("output")
+    sub.add_argument("--format", choices=list(FORMATS))
+    sub.add_argument("--threshold", type=float, default=0.7, help="Jaccard similarity of character 5-grams")
+    sub.add_argument("--ngram", type=int, default=5)
+    sub.add_argument("--show", type=int, default=20, help="how many removed pairs to print")
+
+    sub = command("decontaminate", _decontaminate, "find (and drop) training records that overlap a benchmark")
+    sub.add_argument("--train", required=True)
+    sub.add_argument("--benchmark", required=True, nargs="+")
+    sub.add_argument("--out", dest="output", help="write the clean training records here")
+    sub.add_argument("--format", choices=list(FORMATS), help="format of the training file")
+    sub.add_argument("--ngram", type=int, default=10, help="character n-gram length")
+    sub.add_argument("--threshold", type=float, default=0.5, help="overlap coefficient that flags a record")
+    sub.add_argument("--show", type=int, default=20, help="how many overlaps to print")
+
+    sub = command("deidentify", _deidentify, "replace names, ID numbers, phones, record numbers, addresses, dates")
+    sub.add_argument("input")
+    sub.add_argument("output")
+    sub.add_argument("--format", choices=list(FORMATS))
+    sub.add_argument("--report", help="write the counts per span type as JSON here")
+
+    sub = command("run", _run, "run a specialty's recipe end to end in one resumable run directory")
+    sub.add_argument("specialty", help="a built-in specialty name or a folder with config.yaml")
+    sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
+    sub.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe config value, e.g. --set training.stages[0].lr=1e-4",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.handler(args)
+    except InvalidDataError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except MedspecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Recipes: the whole method, each readable top to bottom."""
