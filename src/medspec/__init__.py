@@ -17,6 +17,7 @@ from medspec.data.schema import (
 )
 from medspec.errors import BackendError, ConfigError, DataError, InvalidDataError, MedspecError
 from medspec.specialty import Specialty, list_specialties, load_specialty
+from medspec.vocab import VocabConfig, VocabExtender, VocabExtension
 
 try:
     __version__ = version("medspec")
@@ -38,6 +39,9 @@ __all__ = [
     "Provenance",
     "Record",
     "Specialty",
+    "VocabConfig",
+    "VocabExtender",
+    "VocabExtension",
     "list_specialties",
     "load_specialty",
 ]

@@ -121,6 +121,62 @@ def _deidentify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vocab_extend(args: argparse.Namespace) -> int:
+    from medspec.vocab.checkpoint import extend_checkpoint
+    from medspec.vocab.extender import VocabConfig
+
+    lexicon = load_specialty(args.specialty).lexicon_terms() if args.specialty else []
+    if args.lexicon:
+        lexicon += [t.strip() for t in Path(args.lexicon).read_text(encoding="utf-8").splitlines() if t.strip()]
+    config = VocabConfig(add=args.add, init=args.init)
+    extension = extend_checkpoint(
+        args.base,
+        corpus=args.corpus,
+        out=args.out,
+        config=config,
+        gguf_file=args.gguf_file,
+        lexicon=lexicon,
+        heldout=args.heldout,
+        with_model=not args.tokenizer_only,
+    )
+    report = extension.report
+    print(
+        f"{args.out}: {report['base_vocab_size']} -> {report['vocab_size']} tokens "
+        f"({', '.join(f'{n} {s}' for s, n in report['added_by_source'].items())}); "
+        f"{report['dropped']} never-produced tokens dropped"
+    )
+    if "tokens_per_character" in report:
+        tpc = report["tokens_per_character"]
+        print(f"tokens per character on held-out text: {tpc['before']:.3f} -> {tpc['after']:.3f}")
+    if "lexicon_coverage" in report:
+        coverage = report["lexicon_coverage"]
+        print(
+            f"lexicon terms that are one token: {coverage['before']['single_token']:.1%} -> "
+            f"{coverage['after']['single_token']:.1%}"
+        )
+    for example in report.get("examples", [])[:1]:
+        print(f"before: {' | '.join(example['before'][:30])}\nafter:  {' | '.join(example['after'][:30])}")
+    return 0
+
+
+def _vocab_commands(commands: argparse._SubParsersAction) -> None:
+    vocab = commands.add_parser("vocab", help="extend a tokenizer and its model with domain vocabulary")
+    sub = vocab.add_subparsers(dest="vocab_command", required=True, metavar="COMMAND").add_parser(
+        "extend", help="extend a base model's vocabulary", description="extend a base model's vocabulary"
+    )
+    sub.set_defaults(handler=_vocab_extend)
+    sub.add_argument("--base", required=True, help='a model folder, a .gguf file, or "demo" (SmolLM2-135M)')
+    sub.add_argument("--gguf-file", help="the GGUF file inside --base when it is a folder")
+    sub.add_argument("--corpus", required=True, nargs="+", help="data files to mine (.txt, .jsonl, ...)")
+    sub.add_argument("--add", type=int, default=20000, help="most tokens to add (default 20000)")
+    sub.add_argument("--out", required=True, help="folder for the extended tokenizer and model")
+    sub.add_argument("--specialty", help="add this specialty's lexicon first")
+    sub.add_argument("--lexicon", help="a file of domain terms, one per line, added first")
+    sub.add_argument("--heldout", nargs="*", default=[], help="data files for the before/after report")
+    sub.add_argument("--init", default="subtoken_mean", choices=["subtoken_mean", "mean", "random"])
+    sub.add_argument("--tokenizer-only", action="store_true", help="extend the tokenizer without loading the model")
+
+
 def _run(args: argparse.Namespace) -> int:
     from medspec.recipes.general_to_specific import run_recipe, summary_table
 
@@ -178,6 +234,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("output")
     sub.add_argument("--format", choices=list(FORMATS))
     sub.add_argument("--report", help="write the counts per span type as JSON here")
+
+    _vocab_commands(commands)
 
     sub = command("run", _run, "run a specialty's recipe end to end in one resumable run directory")
     sub.add_argument("specialty", help="a built-in specialty name or a folder with config.yaml")

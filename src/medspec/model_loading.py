@@ -70,6 +70,15 @@ def load_tokenizer(path: str | Path, *, gguf_file: str | None = None) -> Any:
     return AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf) if gguf else AutoTokenizer.from_pretrained(folder)
 
 
+def _forget_gguf_quantizer(model: Any) -> None:
+    """GGUF weights are de-quantised to plain tensors on load, but the model still carries the GGUF "quantizer",
+    which makes ``save_pretrained`` refuse; drop it, so the model saves, trains and merges like any other."""
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+
+
 def load_model_and_tokenizer(
     path: str | Path,
     *,
@@ -97,6 +106,8 @@ def load_model_and_tokenizer(
         kwargs["gguf_file"] = gguf
     logger.info("loading %s%s", folder, f" ({gguf})" if gguf else "")
     model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
+    if gguf:
+        _forget_gguf_quantizer(model)
     if device is not None:
         model.to(device)
     return model, load_tokenizer(folder, gguf_file=gguf)

@@ -83,7 +83,7 @@ _CUE = re.compile(
 # After these cues any name of 2-5 characters is taken: names of ethnic minorities have no Han surname. Departments
 # (…科：) are not among them: a department is followed by its opinion as often as by a name.
 _STRONG_CUE = re.compile(r"(?:姓名|乳名|小名|\d+\s*床)[:：\s]*$|[人员者师士长生办][:：]\s*$")
-_DOTTED = re.compile(rf"[{_HAN}]{{2,6}}[·•・][{_HAN}]{{2,6}}?(?=[^{_HAN}]|[{''.join(_NAME_END)}]|$)")
+_DOTTED = re.compile(rf"[{_HAN}]{{2,6}}[·•・][{_HAN}]{{2,6}}?(?=[^{_HAN}]|[{re.escape(''.join(_NAME_END))}]|$)")
 _BEFORE_SEX = re.compile(r"[，,\s]?[男女][，,\s（(]")
 
 

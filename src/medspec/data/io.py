@@ -43,6 +43,7 @@ __all__ = [
     "atomic_write_text",
     "detect_encoding",
     "read_records",
+    "read_texts",
     "write_jsonl",
     "write_records",
 ]
@@ -535,6 +536,15 @@ def read_records(
     if reader.rejects:
         logger.warning("%s: skipped %d invalid rows", path, len(reader.rejects))
     return records
+
+
+def read_texts(paths: Iterable[str | Path]) -> list[str]:
+    """The text of every record in the files, one string per record (for corpora and vocabulary mining).
+
+    Raises:
+        InvalidDataError: With every problem in the files.
+    """
+    return [record.content() for path in paths for record in read_records(path)]
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
