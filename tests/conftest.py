@@ -11,8 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
+from transformers import AutoTokenizer
 
 from medspec.chat import DEFAULT_CHAT_TEMPLATE
+from medspec.data.io import read_records
+from medspec.data.schema import record_to_dict
 from medspec.specialty import load_specialty
 
 ASSETS = Path(__file__).parent / "assets"
@@ -108,3 +111,33 @@ def tiny_llama(vocab_size: int, *, tie: bool = False, seed: int = 0):
         tie_word_embeddings=tie,
     )
     return LlamaForCausalLM(config)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, byte_level_tokenizer_dir) -> Path:
+    folder = tmp_path_factory.mktemp("tiny_model")
+    tokenizer = AutoTokenizer.from_pretrained(byte_level_tokenizer_dir)
+    tokenizer.save_pretrained(folder)
+    tiny_llama(len(tokenizer), seed=0).save_pretrained(folder)
+    return folder
+
+
+def write_records(path: Path, records) -> Path:
+    path.write_text("".join(json.dumps(record_to_dict(r), ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> dict[str, Path]:
+    """Short real records: 12 general, 12 anesthesia (outputs cut short so the tiny model can memorise them)."""
+    folder = tmp_path_factory.mktemp("tiny_data")
+    spec = load_specialty("anesthesiology")
+    general = read_records(spec.data.general_instructions[0])[:12]
+    specialty = read_records(spec.data.instructions[0])[:12]
+    for record in [*general, *specialty]:
+        record.output = record.output[:24]
+        record.history = record.history[:1]
+    return {
+        "general": write_records(folder / "general.jsonl", general),
+        "specialty": write_records(folder / "specialty.jsonl", specialty),
+    }

@@ -177,6 +177,18 @@ def _vocab_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--tokenizer-only", action="store_true", help="extend the tokenizer without loading the model")
 
 
+def _train(args: argparse.Namespace) -> int:
+    from medspec.training.trainer import GeneralToSpecificTrainer, load_training_config
+
+    results = GeneralToSpecificTrainer(load_training_config(args.config, args.set)).train(args.out)
+    for name, result in results.items():
+        print(
+            f"{name}: {result.steps} steps, train loss {result.train_loss:.4f}, non-padding "
+            f"{result.non_padding_fraction:.1%}, {result.seconds:.0f} s -> {Path(args.out) / f'train-{name}' / 'model'}"
+        )
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from medspec.recipes.general_to_specific import run_recipe, summary_table
 
@@ -236,6 +248,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--report", help="write the counts per span type as JSON here")
 
     _vocab_commands(commands)
+
+    sub = command("train", _train, "run training stages (pretrain / sft, LoRA / full) in a resumable run directory")
+    sub.add_argument("--config", required=True, help="YAML with base_model and stages")
+    sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
+    sub.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set stages[0].lr=1e-4",
+    )
 
     sub = command("run", _run, "run a specialty's recipe end to end in one resumable run directory")
     sub.add_argument("specialty", help="a built-in specialty name or a folder with config.yaml")

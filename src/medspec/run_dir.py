@@ -4,7 +4,7 @@ A run directory holds the resolved config (``config.yaml``), the library and pac
 (``environment.json``), the SHA-256 of every input file (``inputs.json``), one sub-folder per step, a log
 (``run.log``) and ``manifest.json``, which says which steps are complete and what they produced. Running the same
 command again skips complete steps; a changed config or input is refused with the difference named, so results from
-different settings never mix.
+different settings never mix. Under ``torchrun`` every process runs the steps, and only rank 0 writes these files.
 
 Example:
     >>> import tempfile
@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from medspec.data.io import atomic_write_text
+from medspec.distributed import is_main_process
 from medspec.errors import ConfigError
 
 __all__ = ["RunDirectory", "file_sha256"]
@@ -101,17 +102,23 @@ class RunDirectory:
         self.config = config
         self.inputs = {str(p): file_sha256(p) for p in inputs}
         self.manifest_path = self.root / "manifest.json"
-        self._attach_log()
-        if self.manifest_path.exists():
+        self._main = is_main_process()
+        if self._main:
+            self._attach_log()
+        if self.manifest_path.exists() and (self.root / "config.yaml").exists():
             self.manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
             self._check_same_run()
             logger.info("resuming run in %s", self.root)
         else:
             self.manifest = {"created": _now(), "steps": {}}
-            atomic_write_text(self.root / "config.yaml", yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
-            atomic_write_text(self.root / "inputs.json", json.dumps(self.inputs, indent=2, ensure_ascii=False))
-            self._save()
-        atomic_write_text(self.root / "environment.json", json.dumps(_versions(), indent=2))
+            if self._main:
+                atomic_write_text(
+                    self.root / "config.yaml", yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+                )
+                atomic_write_text(self.root / "inputs.json", json.dumps(self.inputs, indent=2, ensure_ascii=False))
+                self._save()
+        if self._main:
+            atomic_write_text(self.root / "environment.json", json.dumps(_versions(), indent=2))
 
     def _attach_log(self) -> None:
         log_path = str((self.root / "run.log").resolve())
@@ -142,7 +149,8 @@ class RunDirectory:
             )
 
     def _save(self) -> None:
-        atomic_write_text(self.manifest_path, json.dumps(self.manifest, indent=2, ensure_ascii=False))
+        if self._main:
+            atomic_write_text(self.manifest_path, json.dumps(self.manifest, indent=2, ensure_ascii=False))
 
     def step_dir(self, step: str) -> Path:
         """Return (creating it) the folder of a step's outputs."""

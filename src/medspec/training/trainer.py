@@ -1,0 +1,304 @@
+"""``GeneralToSpecificTrainer``: stages in order on ``transformers.Trainer`` and peft, merged between, resumable.
+
+Each stage starts from the previous stage's model folder (the base model for the first), trains with
+``transformers.Trainer`` (no training loop of medspec's own: DDP, FSDP and DeepSpeed come through
+``TrainingArguments`` under ``torchrun`` or ``accelerate launch``), and writes a Hugging Face model folder; a LoRA
+stage also writes its adapter and merges it into that folder, so the next stage, a full fine-tuning stage say,
+starts from plain weights. The chat template and the vocabulary record travel with every folder.
+
+A run killed at any point resumes: finished stages are skipped (run directory manifest) and the unfinished one
+continues from its last checkpoint (optimizer, scheduler and RNG states included).
+
+Example:
+    >>> config = TrainingConfig(base_model="out/extended", stages=[
+    ...     StageConfig(name="general", kind="sft", method="lora", data=["general.jsonl"], lr=2e-4),
+    ...     StageConfig(name="specialty", kind="sft", method="full", data=["anesthesia.jsonl"], lr=2e-5)])
+    ... # doctest: +SKIP
+    >>> GeneralToSpecificTrainer(config).train("runs/hypnos")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medspec.chat import ensure_chat_template
+from medspec.config import apply_overrides, from_dict, load_yaml, to_dict
+from medspec.data.io import AppendLog
+from medspec.distributed import barrier, is_main_process, world_size
+from medspec.errors import ConfigError
+from medspec.model_loading import load_model_and_tokenizer
+from medspec.run_dir import RunDirectory
+from medspec.training.datasets import build_stage_data
+from medspec.training.hf_trainer import MedspecTrainer
+from medspec.training.stages import StageConfig
+from medspec.vocab.adapters import VOCAB_RECORD, read_vocab_record
+
+__all__ = ["GeneralToSpecificTrainer", "StageResult", "TrainingConfig", "load_training_config"]
+
+logger = logging.getLogger(__name__)
+
+EvalGate = Callable[[StageConfig, Path, Path], dict[str, Any]]
+
+
+@dataclass
+class TrainingConfig:
+    """A staged training run.
+
+    Attributes:
+        base_model: The first stage's model: a folder, a ``.gguf`` file, or ``"demo"``.
+        stages: The stages, in order; names must be unique.
+    """
+
+    base_model: str = "demo"
+    stages: list[StageConfig] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.stages:
+            raise ConfigError("stages", "a training run needs at least one stage")
+        names = [s.name for s in self.stages]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigError("stages", f"stage names must be unique; repeated: {', '.join(duplicates)}")
+
+
+def _resolve(path: Path, root: Path) -> Path:
+    return path if path.is_absolute() else root / path
+
+
+def load_training_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainingConfig:
+    """Read a training YAML (``base_model`` and ``stages``); data paths are relative to the file.
+
+    Raises:
+        ConfigError: Naming the key path of any problem.
+    """
+    path = Path(path)
+    config = from_dict(TrainingConfig, apply_overrides(load_yaml(path), overrides), source=path)
+    root = path.parent
+    if config.base_model != "demo" and not Path(config.base_model).is_absolute():
+        candidate = root / config.base_model
+        config.base_model = str(candidate) if candidate.exists() else config.base_model
+    for stage in config.stages:
+        stage.data = [_resolve(p, root) for p in stage.data]
+        stage.instruction_data = [_resolve(p, root) for p in stage.instruction_data]
+        stage.replay.data = [_resolve(p, root) for p in stage.replay.data]
+    return config
+
+
+@dataclass
+class StageResult:
+    """What a finished stage produced (also recorded in the run directory's manifest).
+
+    Attributes:
+        model: Folder of the stage's (merged) model.
+        adapter: Folder of the LoRA adapter, for LoRA stages.
+        steps: Optimizer steps taken.
+        train_loss: Mean training loss over the stage.
+        final_loss: Last logged loss.
+        non_padding_fraction: Share of batch positions holding real tokens.
+        trained_tokens: Tokens that carried a loss, per epoch.
+        tokens: Real (non-padding) tokens that went through training, all steps together.
+        seconds: Wall time of the stage.
+        chat_template: The chat template the model was trained with.
+        processes: Processes that trained it (``torchrun --nproc_per_node``).
+        gate: The evaluation gate's verdict, when the stage has one.
+    """
+
+    model: str
+    adapter: str | None
+    steps: int
+    train_loss: float
+    final_loss: float | None
+    non_padding_fraction: float
+    trained_tokens: int
+    tokens: int
+    seconds: float
+    chat_template: str
+    processes: int = 1
+    gate: dict[str, Any] = field(default_factory=dict)
+
+
+def _loss_log_callback(path: Path) -> Any:
+    from transformers import TrainerCallback
+
+    class LossLog(TrainerCallback):
+        """Appends every logged loss to the stage's ``loss.jsonl`` (a crash-safe log)."""
+
+        def __init__(self) -> None:
+            self.log = AppendLog(path)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any) -> None:
+            if state.is_world_process_zero and logs:
+                self.log.append({"step": state.global_step, **{k: float(v) for k, v in logs.items()}})
+
+    return LossLog()
+
+
+def _lora_config(stage: StageConfig, model: Any, vocab: dict[str, Any] | None) -> Any:
+    from peft import LoraConfig
+
+    target = stage.lora.target_modules
+    indices: dict[str, list[int]] | None = None
+    if stage.lora.train_new_tokens and vocab and vocab.get("new_tokens"):
+        ids = [t["id"] for t in vocab["new_tokens"]]
+        indices = {"embed_tokens": ids}
+        output = model.get_output_embeddings()
+        if output is not None and output.weight is not model.get_input_embeddings().weight:
+            indices["lm_head"] = ids  # untied output layer: its new rows are just as untrained
+    return LoraConfig(
+        r=stage.lora.r,
+        lora_alpha=stage.lora.alpha,
+        lora_dropout=stage.lora.dropout,
+        target_modules="all-linear" if target == ["all-linear"] else target,
+        trainable_token_indices=indices,
+        task_type="CAUSAL_LM",
+    )
+
+
+def _training_arguments(stage: StageConfig, folder: Path) -> Any:
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(folder / "checkpoints"),
+        num_train_epochs=stage.epochs,
+        max_steps=stage.max_steps,
+        per_device_train_batch_size=stage.batch_size,
+        gradient_accumulation_steps=stage.grad_accum,
+        learning_rate=stage.lr,
+        lr_scheduler_type=stage.scheduler,
+        warmup_steps=stage.warmup,
+        weight_decay=stage.weight_decay,
+        logging_steps=stage.logging_steps,
+        save_strategy="steps",
+        save_steps=stage.save_steps,
+        save_total_limit=2,
+        seed=stage.seed,
+        data_seed=stage.seed,
+        bf16=stage.bf16,
+        gradient_checkpointing=stage.gradient_checkpointing,
+        report_to=stage.report_to or "none",
+        train_sampling_strategy="group_by_length" if stage.group_by_length else "random",
+        remove_unused_columns=False,
+        ddp_backend="gloo" if world_size() > 1 and not torch.cuda.is_available() else None,
+        ddp_find_unused_parameters=False,
+        dataloader_num_workers=0,
+    )
+
+
+class GeneralToSpecificTrainer:
+    """Runs training stages in order in one run directory.
+
+    Args:
+        config: The run: base model and stages.
+        eval_gate: Optional ``gate(stage, previous_model_folder, new_model_folder) -> dict`` called after every
+            stage that has an ``eval_gate``; it returns ``{"passed": bool, ...}``. The recipe wires the benchmark in.
+        callbacks: Extra ``transformers.TrainerCallback`` objects for every stage (trackers, early stopping).
+    """
+
+    def __init__(self, config: TrainingConfig, *, eval_gate: EvalGate | None = None, callbacks: list[Any] = ()) -> None:
+        self.config = config
+        self.eval_gate = eval_gate
+        self.callbacks = list(callbacks)
+
+    def train(self, out: str | Path | RunDirectory) -> dict[str, StageResult]:
+        """Run (or resume) every stage; returns each stage's result by name.
+
+        Raises:
+            medspec.errors.MedspecError: When a stage's evaluation gate fails with policy ``stop``.
+        """
+        run = out if isinstance(out, RunDirectory) else RunDirectory(out, config=to_dict(self.config))
+        model_in = Path(self.config.base_model) if self.config.base_model != "demo" else "demo"
+        results: dict[str, StageResult] = {}
+        for stage in self.config.stages:
+            outputs = run.run_step(f"train-{stage.name}", lambda folder, s=stage, m=model_in: self._stage(s, m, folder))
+            model_out = run.root / f"train-{stage.name}" / outputs["model"]
+            if stage.eval_gate is not None and self.eval_gate is not None:
+                gate = run.run_step(
+                    f"gate-{stage.name}", lambda _, s=stage, m=model_in, o=model_out: self._gate(s, m, o)
+                )
+                outputs = {**outputs, "gate": gate}
+            results[stage.name] = StageResult(**outputs)
+            model_in = model_out
+        return results
+
+    def _stage(self, stage: StageConfig, model_in: str | Path, folder: Path) -> dict[str, Any]:
+        from transformers import set_seed
+        from transformers.trainer_utils import get_last_checkpoint
+
+        started = time.perf_counter()
+        model, tokenizer = load_model_and_tokenizer(model_in)
+        template = ensure_chat_template(tokenizer)
+        if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(len(tokenizer), mean_resizing=True)  # chat markers the base lacked
+        data = build_stage_data(stage, tokenizer)
+        vocab = read_vocab_record(model_in) if model_in != "demo" else None
+        set_seed(stage.seed)
+        if stage.method == "lora":
+            from peft import get_peft_model
+
+            model = get_peft_model(model, _lora_config(stage, model, vocab))
+        model.config.use_cache = False  # training needs no cache, and packed masking needs there to be none
+        trainer = MedspecTrainer(
+            model=model,
+            args=_training_arguments(stage, folder),
+            train_dataset=data.dataset,
+            data_collator=data.collator,
+            callbacks=[_loss_log_callback(folder / "loss.jsonl"), *self.callbacks],
+        )
+        checkpoints = folder / "checkpoints"
+        last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+        if last:
+            logger.info("stage %s: resuming from %s", stage.name, last)
+        result = trainer.train(resume_from_checkpoint=last)
+        adapter = self._save(stage, trainer, tokenizer, folder, model_in)
+        logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+        return {
+            "model": "model",
+            "adapter": adapter,
+            "steps": int(trainer.state.global_step),
+            "train_loss": float(result.training_loss),
+            "final_loss": float(logs[-1]["loss"]) if logs else None,
+            "non_padding_fraction": round(data.collator.counter.fraction, 4),
+            "trained_tokens": data.trained_tokens,
+            "tokens": data.collator.counter.real,
+            "seconds": round(time.perf_counter() - started, 1),
+            "chat_template": template,
+            "processes": world_size(),
+        }
+
+    def _save(self, stage: StageConfig, trainer: Any, tokenizer: Any, folder: Path, model_in: str | Path) -> str | None:
+        """Write the stage's model folder (merging a LoRA adapter into it) and its adapter; only rank 0 writes."""
+        adapter = "adapter" if stage.method == "lora" else None
+        if is_main_process():
+            if adapter:
+                trainer.model.save_pretrained(folder / adapter)
+            model = trainer.model.merge_and_unload() if adapter else trainer.model
+            model.config.use_cache = True  # for generation from the saved model
+            model.save_pretrained(folder / "model")
+            for target in [folder / "model", *([folder / adapter] if adapter else [])]:
+                tokenizer.save_pretrained(target)
+                record = Path(model_in) / VOCAB_RECORD if model_in != "demo" else None
+                if record is not None and record.is_file():
+                    shutil.copyfile(record, target / VOCAB_RECORD)
+            shutil.rmtree(folder / "checkpoints", ignore_errors=True)  # the stage is done; its folder is the result
+        barrier()
+        return adapter
+
+    def _gate(self, stage: StageConfig, model_in: str | Path, model_out: Path) -> dict[str, Any]:
+        assert stage.eval_gate is not None and self.eval_gate is not None
+        verdict = self.eval_gate(stage, Path(str(model_in)), model_out)
+        if not verdict.get("passed", True):
+            message = f"stage {stage.name} made the model worse on its evaluation gate: {json.dumps(verdict)}"
+            if stage.eval_gate.policy == "stop":
+                from medspec.errors import MedspecError
+
+                raise MedspecError(f"{message}; the stage's model is kept in {model_out} for inspection")
+            logger.warning(message)
+        return verdict
