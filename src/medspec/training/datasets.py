@@ -1,7 +1,8 @@
 """From a stage's data files to a ``datasets.Dataset`` and its collator.
 
-``sft`` stages train on dialogues: instruction records (every assistant turn of a multi-turn record), and
-multiple-choice questions, clinical cases and preference pairs turned into dialogues (:func:`as_dialogue`).
+``sft`` and ``experts`` stages train on dialogues: instruction records (every assistant turn of a multi-turn record),
+and multiple-choice questions, clinical cases and preference pairs turned into dialogues (:func:`as_dialogue`).
+``preference`` stages train on preference pairs, batched as (chosen, rejected) rows.
 ``pretrain`` stages train on plain text: documents, and for PediatricsGPT's hybrid instruction pre-training,
 instruction pairs rendered as text with no chat template and no loss mask.
 
@@ -35,6 +36,7 @@ from medspec.training.collate import (
     document_examples,
     pack,
 )
+from medspec.training.preference_data import PairCollator, pair_example
 from medspec.training.stages import StageConfig
 
 __all__ = ["StageData", "as_dialogue", "as_text", "build_stage_data"]
@@ -85,7 +87,7 @@ class StageData:
     """
 
     dataset: Dataset
-    collator: PackedCollator | PaddingCollator
+    collator: PackedCollator | PaddingCollator | PairCollator
     records: int
     examples: int
     trained_tokens: int
@@ -106,6 +108,27 @@ def _examples(stage: StageConfig, tokenizer: Any, records: list[Record], extra_t
     return [conversation_example(tokenizer, as_dialogue(r), max_length=stage.max_seq_length) for r in records]
 
 
+def _preference_data(stage: StageConfig, tokenizer: Any, records: list[Record]) -> StageData:
+    pairs = [r for r in records if isinstance(r, PreferencePair)]
+    if len(pairs) != len(records):
+        raise ValueError(
+            f"stage {stage.name}: a preference stage needs preference records only, "
+            f"{len(records) - len(pairs)} of {len(records)} are not"
+        )
+    examples = [pair_example(tokenizer, p, max_length=stage.max_seq_length) for p in pairs]
+    examples = [e for e in examples if any(x >= 0 for x in e.chosen_labels) and any(x >= 0 for x in e.rejected_labels)]
+    if not examples:
+        raise ValueError(f"stage {stage.name}: no pair has answer tokens left (max_seq_length too short?)")
+    columns = {
+        key: [getattr(e, key) for e in examples]
+        for key in ("chosen_ids", "chosen_labels", "rejected_ids", "rejected_labels")
+    }
+    columns["length"] = [len(e.chosen_ids) + len(e.rejected_ids) for e in examples]
+    trained = sum(x >= 0 for e in examples for x in (*e.chosen_labels, *e.rejected_labels))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return StageData(Dataset.from_dict(columns), PairCollator(pad_id), len(records), len(examples), trained)
+
+
 def build_stage_data(stage: StageConfig, tokenizer: Any) -> StageData:
     """Read, mix, tokenise and (optionally) pack a stage's data.
 
@@ -115,6 +138,8 @@ def build_stage_data(stage: StageConfig, tokenizer: Any) -> StageData:
     """
     rng = random.Random(stage.seed)
     records = _read(stage.data)
+    if stage.kind == "preference":
+        return _preference_data(stage, tokenizer, records)
     if stage.replay.fraction:
         records += _sample(_read(stage.replay.data), round(stage.replay.fraction * len(records)), rng)
     mixed_in = []

@@ -3,7 +3,8 @@
 A run is a list of stages (the Hypnos default: LoRA SFT on general medical data with the new vocabulary rows
 trainable, then full SFT on specialty data). Each stage has a ``kind`` (``pretrain``: causal LM on plain text,
 optionally mixed with instruction pairs rendered as text; ``sft``: instruction data, loss on the assistant's turns
-only) and a ``method`` (``lora`` or ``full``).
+only; ``preference``: DPO or DFPO on preference pairs; ``experts``: SFT through PediatricsGPT's universal-specific
+LoRA experts) and a ``method`` (``lora`` or ``full``; ``experts`` stages are LoRA by nature).
 
 Example:
     >>> stage = StageConfig(name="general", kind="sft", method="lora", data=["general.jsonl"], lr=2e-4)
@@ -23,10 +24,11 @@ from pathlib import Path
 from typing import Literal
 
 from medspec.errors import ConfigError
+from medspec.training.experts import ExpertsConfig
 
-__all__ = ["EvalGateConfig", "LoraSettings", "ReplayConfig", "StageConfig"]
+__all__ = ["EvalGateConfig", "LoraSettings", "PreferenceSettings", "ReplayConfig", "StageConfig"]
 
-StageKind = Literal["pretrain", "sft"]
+StageKind = Literal["pretrain", "sft", "preference", "experts"]
 Method = Literal["lora", "full"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -57,6 +59,32 @@ class LoraSettings:
             raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
         if not self.target_modules:
             raise ConfigError("target_modules", "name at least one module, or all-linear")
+
+
+@dataclass
+class PreferenceSettings:
+    """Preference optimisation.
+
+    Attributes:
+        loss: ``dfpo`` (PediatricsGPT: DPO plus the chosen answers' NLL) or ``dpo`` (sigmoid).
+        beta: Strength of the preference (larger: closer to the reference).
+        mu: Weight of the chosen answers' per-token NLL in DFPO.
+    """
+
+    loss: Literal["dpo", "dfpo"] = "dfpo"
+    beta: float = 0.1
+    mu: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.beta <= 0:
+            raise ConfigError("beta", f"must be positive, got {self.beta}")
+        if self.mu < 0:
+            raise ConfigError("mu", f"must be non-negative, got {self.mu}")
+
+    @property
+    def nll_weight(self) -> float:
+        """The NLL term's weight: ``mu`` for DFPO, 0 for DPO."""
+        return self.mu if self.loss == "dfpo" else 0.0
 
 
 @dataclass
@@ -116,13 +144,16 @@ class StageConfig:
         instruction_data: Instruction files mixed in by ``instruction_fraction``.
         replay: Earlier data replayed in this stage.
         lora: LoRA settings (``method: lora`` only).
+        preference: Loss settings of a ``preference`` stage.
+        experts: Experts settings of an ``experts`` stage.
         epochs: Passes over the data (ignored when ``max_steps`` is set).
         max_steps: Optimizer steps; overrides ``epochs`` when positive.
         lr: Peak learning rate.
         batch_size: Sequences per device per step.
         grad_accum: Gradient accumulation steps.
         max_seq_length: Longest sequence, in tokens; longer examples are truncated.
-        packing: Pack short examples into full sequences (no attention across example boundaries).
+        packing: Pack short examples into full sequences (no attention across example boundaries); preference stages
+            batch pairs and never pack.
         group_by_length: Batch sequences (or packed rows) of similar length together, so little is padded.
         warmup: Warmup steps, or a fraction of the total in [0, 1).
         weight_decay: AdamW weight decay.
@@ -144,6 +175,8 @@ class StageConfig:
     instruction_data: list[Path] = field(default_factory=list)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     lora: LoraSettings = field(default_factory=LoraSettings)
+    preference: PreferenceSettings = field(default_factory=PreferenceSettings)
+    experts: ExpertsConfig = field(default_factory=ExpertsConfig)
     epochs: float = 1.0
     max_steps: int = -1
     lr: float = 2e-5
@@ -183,5 +216,7 @@ class StageConfig:
             raise ConfigError(
                 "instruction_fraction", "mixing instructions in needs kind: pretrain and instruction_data"
             )
+        if self.kind == "experts" and self.method != "lora":
+            raise ConfigError("method", "an experts stage trains LoRA experts over a frozen base: use method: lora")
         if self.warmup < 0:
             raise ConfigError("warmup", f"must be non-negative, got {self.warmup}")

@@ -33,10 +33,12 @@ from medspec.config import apply_overrides, from_dict, load_yaml, to_dict
 from medspec.data.io import AppendLog
 from medspec.distributed import barrier, is_main_process, world_size
 from medspec.errors import ConfigError
-from medspec.model_loading import load_model_and_tokenizer
+from medspec.model_loading import EXPERTS_FOLDER, load_model_and_tokenizer
 from medspec.run_dir import RunDirectory
 from medspec.training.datasets import build_stage_data
+from medspec.training.experts import add_experts, save_experts
 from medspec.training.hf_trainer import MedspecTrainer
+from medspec.training.preference import PreferenceTrainer
 from medspec.training.stages import StageConfig
 from medspec.vocab.adapters import VOCAB_RECORD, read_vocab_record
 
@@ -107,6 +109,8 @@ class StageResult:
         seconds: Wall time of the stage.
         chat_template: The chat template the model was trained with.
         processes: Processes that trained it (``torchrun --nproc_per_node``).
+        trainable_parameters: Parameters that trained (adapter, experts, or all).
+        trainable_fraction: Their share of the model's parameters.
         gate: The evaluation gate's verdict, when the stage has one.
     """
 
@@ -121,6 +125,8 @@ class StageResult:
     seconds: float
     chat_template: str
     processes: int = 1
+    trainable_parameters: int = 0
+    trainable_fraction: float = 0.0
     gate: dict[str, Any] = field(default_factory=dict)
 
 
@@ -240,17 +246,23 @@ class GeneralToSpecificTrainer:
         data = build_stage_data(stage, tokenizer)
         vocab = read_vocab_record(model_in) if model_in != "demo" else None
         set_seed(stage.seed)
-        if stage.method == "lora":
-            from peft import get_peft_model
-
-            model = get_peft_model(model, _lora_config(stage, model, vocab))
+        model = self._adapt(stage, model, tokenizer, vocab, folder)
         model.config.use_cache = False  # training needs no cache, and packed masking needs there to be none
-        trainer = MedspecTrainer(
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in model.parameters())
+        options: dict[str, Any] = {}
+        trainer_class = MedspecTrainer
+        if stage.kind == "preference":
+            trainer_class = PreferenceTrainer
+            reference = None if stage.method == "lora" else PreferenceTrainer.frozen_copy(model)
+            options = {"beta": stage.preference.beta, "mu": stage.preference.nll_weight, "reference_model": reference}
+        trainer = trainer_class(
             model=model,
             args=_training_arguments(stage, folder),
             train_dataset=data.dataset,
             data_collator=data.collator,
             callbacks=[_loss_log_callback(folder / "loss.jsonl"), *self.callbacks],
+            **options,
         )
         checkpoints = folder / "checkpoints"
         last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
@@ -271,17 +283,35 @@ class GeneralToSpecificTrainer:
             "seconds": round(time.perf_counter() - started, 1),
             "chat_template": template,
             "processes": world_size(),
+            "trainable_parameters": trainable,
+            "trainable_fraction": round(trainable / total, 6),
         }
+
+    def _adapt(self, stage: StageConfig, model: Any, tokenizer: Any, vocab: dict[str, Any] | None, folder: Path) -> Any:
+        """Wrap the model for the stage's method: peft LoRA, universal-specific experts, or nothing (full)."""
+        if stage.kind == "experts":
+            if is_main_process():  # the frozen base the experts sit on, saved before they are added
+                model.save_pretrained(folder / "model")
+                tokenizer.save_pretrained(folder / "model")
+            return add_experts(model, stage.experts)
+        if stage.method == "lora":
+            from peft import get_peft_model
+
+            return get_peft_model(model, _lora_config(stage, model, vocab))
+        return model
 
     def _save(self, stage: StageConfig, trainer: Any, tokenizer: Any, folder: Path, model_in: str | Path) -> str | None:
         """Write the stage's model folder (merging a LoRA adapter into it) and its adapter; only rank 0 writes."""
-        adapter = "adapter" if stage.method == "lora" else None
+        adapter = {"experts": f"model/{EXPERTS_FOLDER}"}.get(stage.kind, "adapter" if stage.method == "lora" else None)
         if is_main_process():
-            if adapter:
-                trainer.model.save_pretrained(folder / adapter)
-            model = trainer.model.merge_and_unload() if adapter else trainer.model
-            model.config.use_cache = True  # for generation from the saved model
-            model.save_pretrained(folder / "model")
+            if stage.kind == "experts":
+                save_experts(trainer.model, folder / "model" / EXPERTS_FOLDER)
+            else:
+                if adapter:
+                    trainer.model.save_pretrained(folder / adapter)
+                model = trainer.model.merge_and_unload() if adapter else trainer.model
+                model.config.use_cache = True  # for generation from the saved model
+                model.save_pretrained(folder / "model")
             for target in [folder / "model", *([folder / adapter] if adapter else [])]:
                 tokenizer.save_pretrained(target)
                 record = Path(model_in) / VOCAB_RECORD if model_in != "demo" else None
