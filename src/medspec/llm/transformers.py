@@ -112,25 +112,45 @@ class TransformersBackend:
         """
         if len(chats) != len(continuations):
             raise ValueError(f"{len(chats)} chats but {len(continuations)} continuation lists")
-        pairs = []
-        for prompt, options in zip(self.prompts(chats), continuations, strict=True):
-            prompt_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-            pairs += [(prompt_ids, self.tokenizer(o, add_special_tokens=False)["input_ids"]) for o in options]
-        scores: list[float] = []
+        encode = self._encode
+        prompts = [encode(p) for p in self.prompts(chats)]
+        options = [[encode(o) for o in opts] for opts in continuations]
+        scores: list[list[float]] = [[0.0] * len(opts) for opts in options]
+        # Continuations of one token are all read from a single forward pass over their prompt (a judge's score,
+        # an option letter); longer ones are scored as prompt + continuation.
+        single = [i for i, opts in enumerate(options) if all(len(o) == 1 for o in opts)]
+        for start in range(0, len(single), self.batch_size):
+            batch = single[start : start + self.batch_size]
+            last = self._last_logprobs([prompts[i] for i in batch])  # (B, V)
+            for row, i in enumerate(batch):
+                scores[i] = [float(last[row, o[0]]) for o in options[i]]
+        pairs = [(i, j) for i, opts in enumerate(options) if i not in set(single) for j in range(len(opts))]
         for start in range(0, len(pairs), self.batch_size):
-            scores += self._score_pairs(pairs[start : start + self.batch_size])
-        grouped, position = [], 0
-        for options in continuations:
-            grouped.append(scores[position : position + len(options)])
-            position += len(options)
-        return grouped
+            batch = pairs[start : start + self.batch_size]
+            values = self._score_pairs([(prompts[i], options[i][j]) for i, j in batch])
+            for (i, j), value in zip(batch, values, strict=True):
+                scores[i][j] = value
+        return scores
 
-    def _score_pairs(self, pairs: list[tuple[list[int], list[int]]]) -> list[float]:
-        sequences = [p + c for p, c in pairs]
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _padded(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(map(len, sequences))
         pad = self.tokenizer.pad_token_id or 0
         input_ids = torch.tensor([s + [pad] * (width - len(s)) for s in sequences], device=self.model.device)
         mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences], device=self.model.device)
+        return input_ids, mask
+
+    def _last_logprobs(self, prompts: list[list[int]]) -> torch.Tensor:
+        input_ids, mask = self._padded(prompts)
+        with torch.inference_mode():
+            logits = self.model(input_ids=input_ids, attention_mask=mask).logits  # (B, T, V)
+        last = logits[torch.arange(len(prompts)), torch.tensor([len(p) - 1 for p in prompts])]  # (B, V)
+        return torch.log_softmax(last.float(), dim=-1)
+
+    def _score_pairs(self, pairs: list[tuple[list[int], list[int]]]) -> list[float]:
+        input_ids, mask = self._padded([p + c for p, c in pairs])
         with torch.inference_mode():
             logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()  # (B, T, V)
         logprobs = torch.log_softmax(logits[:, :-1], dim=-1)  # position t predicts token t + 1

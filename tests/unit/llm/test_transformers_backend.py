@@ -70,3 +70,13 @@ def test_continuation_logprobs_match_a_manual_forward_pass(backend):
     manual = sum(float(logprobs[len(ids) - 1 + i, t]) for i, t in enumerate(cont))
     assert scores[0][1] == pytest.approx(manual, abs=1e-4)
     assert all(s < 0 for row in scores for s in row)
+
+
+def test_single_token_continuations_read_from_one_pass_agree_with_full_scoring(backend):
+    chats = [chat("答案是？"), chat("请选择")]
+    letters = [["A", "B", "C"], ["D", "E"]]
+    fast = backend.continuation_logprobs(chats, letters)
+    prompts = [backend._encode(p) for p in backend.prompts(chats)]
+    slow = [backend._score_pairs([(prompts[i], backend._encode(x)) for x in opts]) for i, opts in enumerate(letters)]
+    for fast_row, slow_row in zip(fast, slow, strict=True):
+        assert fast_row == pytest.approx(slow_row, abs=1e-4)
