@@ -5,6 +5,7 @@ The public API is re-exported here; everything else is reachable through its mod
 
 from importlib.metadata import PackageNotFoundError, version
 
+from medspec.crossfilter import CrossFilter
 from medspec.data.schema import (
     CaseQuestion,
     ChoiceQuestion,
@@ -30,6 +31,7 @@ __all__ = [
     "ChoiceQuestion",
     "ClinicalCase",
     "ConfigError",
+    "CrossFilter",
     "DataError",
     "Document",
     "Instruction",

@@ -177,6 +177,50 @@ def _vocab_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--tokenizer-only", action="store_true", help="extend the tokenizer without loading the model")
 
 
+def _crossfilter_run(args: argparse.Namespace) -> int:
+    from medspec.crossfilter.config import load_crossfilter_config
+    from medspec.crossfilter.pipeline import CrossFilter
+
+    result = CrossFilter(load_crossfilter_config(args.config, args.set)).run(args.out)
+    print(result.summary())
+    return 0
+
+
+def _crossfilter_refilter(args: argparse.Namespace) -> int:
+    from medspec.crossfilter.filtering import ThresholdConfig
+    from medspec.crossfilter.results import refilter
+
+    threshold = ThresholdConfig(kind="quantile" if args.quantile else "absolute", value=args.threshold)
+    result = refilter(args.run_dir, threshold=threshold, aggregate_method=args.aggregate, out=args.out)
+    print(result.summary())
+    return 0
+
+
+def _crossfilter_commands(commands: argparse._SubParsersAction) -> None:
+    crossfilter = commands.add_parser("crossfilter", help="generate, clean, cross-score and filter instruction data")
+    subcommands = crossfilter.add_subparsers(dest="crossfilter_command", required=True, metavar="COMMAND")
+    text = "run (or resume) CrossFilter in a run directory"
+    sub = subcommands.add_parser("run", help=text, description=text)
+    sub.set_defaults(handler=_crossfilter_run)
+    sub.add_argument("--config", required=True, help="CrossFilter YAML config (see docs/crossfilter.md)")
+    sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
+    sub.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set scoring.threshold.value=7",
+    )
+    text = "apply another threshold to a run's stored scores, without any request"
+    sub = subcommands.add_parser("refilter", help=text, description=text)
+    sub.set_defaults(handler=_crossfilter_refilter)
+    sub.add_argument("run_dir", help="a CrossFilter run directory")
+    sub.add_argument("--threshold", type=float, required=True, help="keep aggregates at or above this score")
+    sub.add_argument("--quantile", action="store_true", help="read --threshold as the share of items to drop")
+    sub.add_argument("--aggregate", choices=["mean", "min", "weighted"], help="the run's aggregate when omitted")
+    sub.add_argument("--out", help="output folder (default RUN_DIR/refilter-<aggregate>-<kind>-<value>)")
+
+
 def _train(args: argparse.Namespace) -> int:
     from medspec.training.trainer import GeneralToSpecificTrainer, load_training_config
 
@@ -259,6 +303,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set stages[0].lr=1e-4",
     )
+    _crossfilter_commands(commands)
 
     sub = command("run", _run, "run a specialty's recipe end to end in one resumable run directory")
     sub.add_argument("specialty", help="a built-in specialty name or a folder with config.yaml")

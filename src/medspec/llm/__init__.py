@@ -1,5 +1,27 @@
-"""LLM backends: one protocol for generation and judging, injectable into CrossFilter and the benchmark judge."""
+"""LLM backends: one protocol for generation and judging, injectable into CrossFilter and the benchmark judge.
 
-from medspec.llm.base import ChatBackend, Completion, GenerationParams
+:class:`ChatBackend` is the protocol; :class:`LikelihoodBackend` adds reading the probability of given answers
+(local models). :class:`~medspec.llm.transformers.TransformersBackend`, :class:`OpenAIBackend` and
+:class:`AnthropicBackend` implement it; :class:`RequestCache` keeps every answer so nothing is paid for twice; and
+:class:`BackendConfig` with :func:`build_backend` builds a backend from a config entry.
+"""
 
-__all__ = ["ChatBackend", "Completion", "GenerationParams"]
+from medspec.llm.anthropic import AnthropicBackend
+from medspec.llm.base import ChatBackend, Completion, GenerationParams, LikelihoodBackend
+from medspec.llm.cache import CachedBackend, RequestCache
+from medspec.llm.openai import OpenAIBackend
+from medspec.llm.registry import BackendConfig, build_backend, register_backend
+
+__all__ = [
+    "AnthropicBackend",
+    "BackendConfig",
+    "CachedBackend",
+    "ChatBackend",
+    "Completion",
+    "GenerationParams",
+    "LikelihoodBackend",
+    "OpenAIBackend",
+    "RequestCache",
+    "build_backend",
+    "register_backend",
+]

@@ -27,7 +27,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from medspec.errors import ConfigError
 
-__all__ = ["Chat", "ChatBackend", "Completion", "GenerationParams"]
+__all__ = ["Chat", "ChatBackend", "Completion", "GenerationParams", "LikelihoodBackend"]
 
 Chat = list[dict[str, str]]
 FinishReason = Literal["stop", "length", "error"]
@@ -94,4 +94,16 @@ class ChatBackend(Protocol):
 
     def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Completion]:
         """Answer each chat; the result has one completion per chat, in order."""
+        ...
+
+
+@runtime_checkable
+class LikelihoodBackend(ChatBackend, Protocol):
+    """A backend that can also score given answer starts: a local model, whose probabilities are readable.
+
+    Used to score multiple-choice options by likelihood and to read a judge's distribution over scores.
+    """
+
+    def continuation_logprobs(self, chats: Sequence[Chat], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        """For each chat, the summed log-probability of each continuation as the start of the assistant's answer."""
         ...

@@ -116,20 +116,20 @@ class TransformersBackend:
         prompts = [encode(p) for p in self.prompts(chats)]
         options = [[encode(o) for o in opts] for opts in continuations]
         scores: list[list[float]] = [[0.0] * len(opts) for opts in options]
-        # Continuations of one token are all read from a single forward pass over their prompt (a judge's score,
-        # an option letter); longer ones are scored as prompt + continuation.
-        single = [i for i, opts in enumerate(options) if all(len(o) == 1 for o in opts)]
-        for start in range(0, len(single), self.batch_size):
-            batch = single[start : start + self.batch_size]
+        # Every continuation's first token is read from one forward pass over its prompt (a judge's score, an option
+        # letter); only the rest of a longer continuation ("10" is two tokens for many tokenizers) needs the prompt
+        # again: log p(c | p) = log p(c[0] | p) + log p(c[1:] | p + c[0]).
+        for start in range(0, len(prompts), self.batch_size):
+            batch = list(range(start, min(start + self.batch_size, len(prompts))))
             last = self._last_logprobs([prompts[i] for i in batch])  # (B, V)
             for row, i in enumerate(batch):
                 scores[i] = [float(last[row, o[0]]) for o in options[i]]
-        pairs = [(i, j) for i, opts in enumerate(options) if i not in set(single) for j in range(len(opts))]
+        pairs = [(i, j) for i, opts in enumerate(options) for j, o in enumerate(opts) if len(o) > 1]
         for start in range(0, len(pairs), self.batch_size):
             batch = pairs[start : start + self.batch_size]
-            values = self._score_pairs([(prompts[i], options[i][j]) for i, j in batch])
+            values = self._score_pairs([(prompts[i] + options[i][j][:1], options[i][j][1:]) for i, j in batch])
             for (i, j), value in zip(batch, values, strict=True):
-                scores[i][j] = value
+                scores[i][j] += value
         return scores
 
     def _encode(self, text: str) -> list[int]:
