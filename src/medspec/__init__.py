@@ -5,6 +5,7 @@ The public API is re-exported here; everything else is reachable through its mod
 
 from importlib.metadata import PackageNotFoundError, version
 
+from medspec.bench import AnesthesiaBenchmark, Benchmark, BenchmarkConfig
 from medspec.crossfilter import CrossFilter
 from medspec.data.schema import (
     CaseQuestion,
@@ -18,6 +19,7 @@ from medspec.data.schema import (
 )
 from medspec.errors import BackendError, ConfigError, DataError, InvalidDataError, MedspecError
 from medspec.specialty import Specialty, list_specialties, load_specialty
+from medspec.training import GeneralToSpecificTrainer, StageConfig, TrainingConfig
 from medspec.vocab import VocabConfig, VocabExtender, VocabExtension
 
 try:
@@ -26,7 +28,10 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "AnesthesiaBenchmark",
     "BackendError",
+    "Benchmark",
+    "BenchmarkConfig",
     "CaseQuestion",
     "ChoiceQuestion",
     "ClinicalCase",
@@ -34,6 +39,7 @@ __all__ = [
     "CrossFilter",
     "DataError",
     "Document",
+    "GeneralToSpecificTrainer",
     "Instruction",
     "InvalidDataError",
     "MedspecError",
@@ -41,6 +47,8 @@ __all__ = [
     "Provenance",
     "Record",
     "Specialty",
+    "StageConfig",
+    "TrainingConfig",
     "VocabConfig",
     "VocabExtender",
     "VocabExtension",

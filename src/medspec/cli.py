@@ -221,6 +221,141 @@ def _crossfilter_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--out", help="output folder (default RUN_DIR/refilter-<aggregate>-<kind>-<value>)")
 
 
+def _bench_run(args: argparse.Namespace) -> int:
+    from medspec.bench.benchmark import Benchmark, BenchmarkConfig
+    from medspec.bench.report import Report
+    from medspec.bench.tasks import load_tasks
+    from medspec.config import apply_overrides, from_dict
+    from medspec.llm.transformers import TransformersBackend
+
+    given = {"choice_mode": args.choice_mode, "max_new_tokens": args.max_new_tokens, "limit": args.limit}
+    config = from_dict(BenchmarkConfig, apply_overrides({k: v for k, v in given.items() if v is not None}, args.set))
+    benchmark = Benchmark(load_tasks(args.tasks or None, specialty=args.specialty), config=config)
+    name = args.name or Path(args.model).name
+    backend = TransformersBackend.from_pretrained(args.model, device=args.device, batch_size=args.batch_size, name=name)
+    training = _read_many(args.train_data, None) if args.train_data else []
+    result = benchmark.run(backend, out=args.out, model=name, training_data=training)
+    written = Report([result]).save(args.out)
+    print(f"{args.out}: {name}\n" + "\n".join(f"  {task}: {line}" for task, line in result.headlines().items()))
+    print(f"report: {written['markdown']}")
+    return 0
+
+
+def _bench_compare(args: argparse.Namespace) -> int:
+    from medspec.bench.judge import Judge, JudgeConfig
+    from medspec.bench.judge_report import judge_results
+    from medspec.bench.report import Report
+    from medspec.bench.results import BenchmarkResult
+    from medspec.llm.transformers import TransformersBackend
+
+    results = [BenchmarkResult.load(run) for run in args.runs]
+    judged = None
+    if args.judge:
+        backend = TransformersBackend.from_pretrained(args.judge, batch_size=args.batch_size)
+        judge_config = JudgeConfig(max_new_tokens=args.judge_max_new_tokens)
+        judge = Judge(backend, config=judge_config, log=Path(args.out) / "judge_log.jsonl")
+        judged = judge_results(judge, results, pairs=args.pairs, limit=args.judge_limit)
+        judged.save(Path(args.out) / "judge.json")
+    report = Report(results, judge=judged)
+    written = report.save(args.out)
+    print(report.markdown())
+    print(f"report: {written['markdown']}")
+    return 0
+
+
+def _bench_human_export(args: argparse.Namespace) -> int:
+    from medspec.bench.human import export_sheets
+    from medspec.bench.results import BenchmarkResult
+
+    results = [BenchmarkResult.load(run) for run in args.runs]
+    kit, sheets = export_sheets(
+        results,
+        out=args.out,
+        raters=args.raters,
+        tasks=args.tasks,
+        limit=args.limit,
+        formats=args.format,
+        seed=args.seed,
+        show_reference=not args.hide_reference,
+    )
+    print(f"{args.out}: {len(kit.answers)} blinded answers for {len(kit.raters)} raters")
+    for sheet in sheets:
+        print(f"  {sheet}")
+    print(f"  {Path(args.out) / 'key.json'} (the key: keep it from the raters)")
+    return 0
+
+
+def _bench_human_import(args: argparse.Namespace) -> int:
+    from medspec.bench.human import RatingKit, read_sheets
+    from medspec.bench.human_results import HumanResults
+    from medspec.bench.judge_report import JudgeReport
+    from medspec.bench.plots import plot_criteria
+    from medspec.bench.report import human_markdown
+    from medspec.data.io import atomic_write_text
+
+    kit = RatingKit.load(args.key)
+    human = HumanResults(kit, read_sheets(args.sheets, kit, allow_missing=args.allow_missing))
+    judge = JudgeReport.load(args.judge) if args.judge else None
+    out = Path(args.out)
+    human.save(out / "human.json", judge=judge)
+    text = human_markdown(human, judge=judge)
+    atomic_write_text(out / "human.md", text + "\n")
+    plot_criteria(human.summary(), kit.criteria, out / "charts" / "human_criteria.png")
+    print(text)
+    return 0
+
+
+def _bench_commands(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser("bench", help="benchmark models: run, compare, human evaluation")
+    subcommands = bench.add_subparsers(dest="bench_command", required=True, metavar="COMMAND")
+    text = "run (or resume) a model on benchmark tasks in a run directory"
+    sub = subcommands.add_parser("run", help=text, description=text)
+    sub.set_defaults(handler=_bench_run)
+    sub.add_argument("--model", required=True, help='a model folder, a .gguf file, or "demo" (SmolLM2-135M)')
+    sub.add_argument("--tasks", nargs="*", help="task names of --specialty, files, or NAME=FILE (default: all)")
+    sub.add_argument("--specialty", default="anesthesiology", help="where task names come from")
+    sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
+    sub.add_argument("--name", help="the model's name in reports (default: the folder name)")
+    sub.add_argument("--batch-size", type=int, default=16, help="chats generated together (default 16)")
+    sub.add_argument("--device", help="cpu, cuda, ... (default: where transformers puts the model)")
+    sub.add_argument("--choice-mode", choices=["generate", "likelihood"], help="default generate")
+    sub.add_argument("--max-new-tokens", type=int, help="longest open answer in tokens (default 512)")
+    sub.add_argument("--limit", type=int, help="only the first N records of each task")
+    sub.add_argument("--train-data", nargs="+", help="training files to check the benchmark items against")
+    sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a BenchmarkConfig value")
+    text = "compare benchmark runs in one report, optionally with an LLM judge"
+    sub = subcommands.add_parser("compare", help=text, description=text)
+    sub.set_defaults(handler=_bench_compare)
+    sub.add_argument("runs", nargs="+", help="run directories of `medspec bench run`")
+    sub.add_argument("--out", required=True, help="folder for report.md, report.json and charts/")
+    sub.add_argument("--judge", help="a local judge model (folder, .gguf or demo) for pointwise and pairwise judging")
+    sub.add_argument("--pairs", choices=["first", "all"], default="first", help="first run vs each other, or all")
+    sub.add_argument("--judge-limit", type=int, help="judge only the first N items of each task")
+    sub.add_argument("--judge-max-new-tokens", type=int, default=512, help="longest judge reply (default 512)")
+    sub.add_argument("--batch-size", type=int, default=8, help="judge chats generated together")
+    human = subcommands.add_parser("human", help="blinded human rating sheets out, ratings in")
+    kit = human.add_subparsers(dest="human_command", required=True, metavar="COMMAND")
+    text = "write blinded rating sheets (XLSX and CSV) per rater and the key"
+    sub = kit.add_parser("export", help=text, description=text)
+    sub.set_defaults(handler=_bench_human_export)
+    sub.add_argument("runs", nargs="+", help="run directories whose answers are rated")
+    sub.add_argument("--out", required=True, help="folder for the sheets and key.json")
+    sub.add_argument("--raters", nargs="+", required=True, help="rater names (used in file names)")
+    sub.add_argument("--tasks", nargs="+", help="open or case tasks to rate (default: all shared)")
+    sub.add_argument("--limit", type=int, help="a seeded random sample of N items per task")
+    sub.add_argument("--format", nargs="+", choices=["xlsx", "csv"], default=["xlsx", "csv"])
+    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--hide-reference", action="store_true", help="do not show raters the reference answer")
+    text = "read filled sheets: per-model means, variance, Krippendorff's alpha, judge agreement"
+    sub = kit.add_parser("import", help=text, description=text)
+    sub.set_defaults(handler=_bench_human_import)
+    sub.add_argument("sheets", nargs="+", help="filled sheets, one per rater (.xlsx or .csv)")
+    sub.add_argument("--key", required=True, help="the key.json written by export")
+    sub.add_argument("--out", required=True, help="folder for human.json, human.md and charts/")
+    sub.add_argument("--judge", help="judge.json of `bench compare --judge`, for judge-human agreement")
+    sub.add_argument("--allow-missing", action="store_true", help="accept blank scores and deleted rows")
+
+
 def _train(args: argparse.Namespace) -> int:
     from medspec.training.trainer import GeneralToSpecificTrainer, load_training_config
 
@@ -234,10 +369,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from medspec.recipes.config import ABLATIONS
     from medspec.recipes.general_to_specific import run_recipe, summary_table
 
-    outputs = run_recipe(args.specialty, out=args.out, overrides=args.set)
+    overrides = [o for name in args.ablation for o in ABLATIONS[name]] + args.set
+    outputs = run_recipe(args.specialty, out=args.out, overrides=overrides, recipe=args.recipe)
     print(f"medspec run {args.specialty} -> {args.out}\n\n{summary_table(outputs)}")
+    print(f"\nreport: {Path(args.out) / 'report' / 'report.md'}")
     return 0
 
 
@@ -304,10 +442,19 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set stages[0].lr=1e-4",
     )
     _crossfilter_commands(commands)
+    _bench_commands(commands)
 
     sub = command("run", _run, "run a specialty's recipe end to end in one resumable run directory")
     sub.add_argument("specialty", help="a built-in specialty name or a folder with config.yaml")
     sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
+    sub.add_argument("--recipe", help="a recipe YAML other than the specialty's own recipe.yaml")
+    sub.add_argument(
+        "--ablation",
+        action="append",
+        default=[],
+        choices=["no-vocab", "no-crossfilter", "no-general"],
+        help="switch a component off (repeatable)",
+    )
     sub.add_argument(
         "--set",
         action="append",

@@ -20,9 +20,9 @@ from medspec.crossfilter.rubric import Rubric
 from medspec.crossfilter.scoring import Judgement
 from medspec.data.schema import Instruction
 
-__all__ = ["build_report", "generator_of", "plot_histograms", "report_markdown"]
+__all__ = ["NO_FLAW", "build_report", "generator_of", "plot_histograms", "report_markdown"]
 
-_NO_FLAW = "(none)"
+NO_FLAW = "(none)"  # the flaw kind of a candidate with no flaw: tag
 
 
 def generator_of(record: Instruction) -> str:
@@ -31,7 +31,7 @@ def generator_of(record: Instruction) -> str:
 
 
 def _flaw(record: Instruction) -> str:
-    return next((t.split(":", 1)[1] for t in record.tags if t.startswith("flaw:")), _NO_FLAW)
+    return next((t.split(":", 1)[1] for t in record.tags if t.startswith("flaw:")), NO_FLAW)
 
 
 def _rule_counts(dropped: Sequence[Instruction], enabled: Sequence[str]) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def _flaws(
     candidates: Sequence[Instruction], clean_dropped: Sequence[Instruction], result: FilterResult
 ) -> dict[str, Any] | None:
     kinds = {r.id: _flaw(r) for r in candidates}
-    if set(kinds.values()) == {_NO_FLAW}:
+    if set(kinds.values()) == {NO_FLAW}:
         return None
     rows: dict[str, dict[str, Any]] = {
         kind: {"items": n, "rules": Counter(), "judges": Counter(), "dropped_by_score": 0, "unscored": 0, "kept": 0}

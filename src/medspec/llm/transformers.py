@@ -173,6 +173,8 @@ class TransformersBackend:
         generated = tokens if end is None else tokens[:end]
         text = self.tokenizer.decode(generated, skip_special_tokens=True)
         finish = "stop" if end is not None else "length"
+        if finish == "length":
+            text = text.rstrip("\ufffd")  # a character whose bytes were cut off by max_new_tokens
         for stop in params.stop:
             if stop in text:
                 text, finish = text[: text.index(stop)], "stop"

@@ -1,16 +1,20 @@
 """The general-to-specific recipe, top to bottom, in one resumable run directory.
 
-Steps, each recorded in the run directory's manifest and skipped when complete:
+1. ``data``: clean the general and specialty instruction data: duplicates out, anything overlapping the benchmark out.
+2. ``base``: a plain model folder from the base model (a GGUF file is de-quantised once, here).
+3. ``vocab``: extend the vocabulary with the specialty's Chinese and domain pieces; resize and initialise the model.
+4. ``crossfilter``: clean and cross-score generated instruction data; keep what both rules and judges pass.
+5. ``train-<stage>``: the training stages in order (Hypnos: LoRA on general data with the new rows trainable, then
+   full fine-tuning on specialty data), each starting from the previous one's model.
+6. ``bench-<model>``: the benchmark on the base model and on every stage's model, and one report comparing them.
 
-1. ``data``: load the specialty's general and specialty instruction data, drop exact and near duplicates, and drop
-   every training record that overlaps the specialty's benchmark.
-
-Every knob lives in :class:`RecipeConfig`; a specialty may ship a ``recipe.yaml`` with its defaults, and
-``--set key=value`` overrides any value.
+Every step is recorded in the run directory and skipped when it is complete, so running the same command again
+resumes. Every knob is in :class:`~medspec.recipes.config.RecipeConfig`; a specialty's ``recipe.yaml`` holds its
+defaults and ``--set key=value`` changes any of them.
 
 Example:
-    >>> import tempfile
-    >>> summary = run_recipe("anesthesiology", out=tempfile.mkdtemp())  # doctest: +SKIP
+    >>> outputs = run_recipe("anesthesiology", out="runs/demo")  # doctest: +SKIP
+    >>> print(summary_table(outputs))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -18,116 +22,195 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from medspec.config import apply_overrides, from_dict, load_yaml, to_dict
+from medspec.bench.benchmark import Benchmark
+from medspec.bench.report import Report
+from medspec.bench.results import BenchmarkResult
+from medspec.config import to_dict
+from medspec.crossfilter.pipeline import CrossFilter
 from medspec.data.dedup import Decontaminator, deduplicate
-from medspec.data.io import read_records, write_records
-from medspec.data.schema import Record
+from medspec.data.io import read_records, read_texts, write_records
 from medspec.errors import ConfigError
+from medspec.llm.transformers import TransformersBackend
+from medspec.model_loading import load_model_and_tokenizer
+from medspec.recipes.config import RecipeConfig, load_recipe_config, specialty_reference
+from medspec.recipes.summary import summary_table
 from medspec.run_dir import RunDirectory
 from medspec.specialty import Specialty, load_specialty
+from medspec.training.trainer import GeneralToSpecificTrainer, TrainingConfig
+from medspec.vocab.extender import VocabExtender
 
-__all__ = ["DataPrepConfig", "RecipeConfig", "load_recipe_config", "run_recipe", "summary_table"]
+__all__ = ["run_recipe", "summary_table"]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class DataPrepConfig:
-    """How training data is cleaned before use.
-
-    Attributes:
-        dedup_threshold: Jaccard similarity of character 5-grams at or above which two records are duplicates.
-        decontamination_ngram: Character n-gram length for benchmark-overlap checks.
-        decontamination_threshold: Overlap coefficient with a benchmark item at or above which a record is dropped.
-    """
-
-    dedup_threshold: float = 0.7
-    decontamination_ngram: int = 10
-    decontamination_threshold: float = 0.5
-
-    def __post_init__(self) -> None:
-        for name in ("dedup_threshold", "decontamination_threshold"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ConfigError(name, f"must be in (0, 1], got {getattr(self, name)}")
-        if self.decontamination_ngram < 2:
-            raise ConfigError("decontamination_ngram", f"must be at least 2, got {self.decontamination_ngram}")
-
-
-@dataclass
-class RecipeConfig:
-    """The whole recipe's configuration.
-
-    Attributes:
-        specialty: Built-in specialty name or path of a specialty folder.
-        data: Data cleaning.
-    """
-
-    specialty: str = "anesthesiology"
-    data: DataPrepConfig = field(default_factory=DataPrepConfig)
-
-
-def _clean(records: list[Record], decontaminator: Decontaminator, config: DataPrepConfig) -> tuple[list[Record], dict]:
-    unique = deduplicate(records, threshold=config.dedup_threshold)
-    report = decontaminator.check(unique.kept)
-    summary = {
-        "read": len(records),
-        "duplicates": len(unique.removed),
-        "benchmark_overlaps": len(report.overlaps),
-        "kept": len(report.clean),
-        "overlaps": [vars(o) for o in report.overlaps],
-    }
-    return report.clean, summary
-
-
-def prepare_data(specialty: Specialty, config: DataPrepConfig, folder: Path) -> dict[str, Any]:
+def prepare_data(spec: Specialty, config: RecipeConfig, folder: Path) -> dict[str, Any]:
     """Step ``data``: de-duplicate and decontaminate the general and specialty instruction data."""
-    benchmark = [r for task in specialty.benchmark for r in read_records(task.file)]
+    settings = config.data
+    benchmark = [r for task in spec.benchmark for r in read_records(task.file)]
     decontaminator = Decontaminator(
-        benchmark, ngram=config.decontamination_ngram, threshold=config.decontamination_threshold
+        benchmark, ngram=settings.decontamination_ngram, threshold=settings.decontamination_threshold
     )
     outputs: dict[str, Any] = {}
-    for name, paths in (("general", specialty.data.general_instructions), ("specialty", specialty.data.instructions)):
+    for name, paths in (("general", spec.data.general_instructions), ("specialty", spec.data.instructions)):
         records = [r for p in paths for r in read_records(p)]
-        kept, summary = _clean(records, decontaminator, config)
-        write_records(folder / f"{name}.jsonl", kept)
-        outputs[name] = {k: v for k, v in summary.items() if k != "overlaps"} | {"file": f"{name}.jsonl"}
-        (folder / f"{name}.report.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
+        unique = deduplicate(records, threshold=settings.dedup_threshold)
+        report = decontaminator.check(unique.kept)
+        write_records(folder / f"{name}.jsonl", report.clean)
+        outputs[name] = {
+            "read": len(records),
+            "duplicates": len(unique.removed),
+            "benchmark_overlaps": len(report.overlaps),
+            "kept": len(report.clean),
+            "file": f"{name}.jsonl",
+        }
+        (folder / f"{name}.overlaps.json").write_text(
+            json.dumps(report.summary(), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
     return outputs
 
 
-def summary_table(outputs: dict[str, Any]) -> str:
-    """A Markdown table of what each step did, for the terminal and the README."""
-    data = outputs["data"]
-    rows = ["| data | read | duplicates | benchmark overlaps | kept |", "|---|---:|---:|---:|---:|"]
-    rows += [
-        f"| {name} | {o['read']} | {o['duplicates']} | {o['benchmark_overlaps']} | {o['kept']} |"
-        for name, o in data.items()
+def materialise_base(config: RecipeConfig, folder: Path) -> dict[str, Any]:
+    """Step ``base``: load the base model once and save it as a plain folder every later step loads quickly."""
+    model, tokenizer = load_model_and_tokenizer(config.base_model)
+    model.save_pretrained(folder / "model")
+    tokenizer.save_pretrained(folder / "model")
+    return {"model": "model", "parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer)}
+
+
+def extend_vocabulary(run: RunDirectory, config: RecipeConfig, base: Path, folder: Path) -> dict[str, Any]:
+    """Step ``vocab``: extend the base tokenizer with mined vocabulary and bring the model along."""
+    spec = load_specialty(config.specialty)
+    corpus = read_texts(resolve(run, config, config.vocab.corpus))
+    heldout = read_texts([task.file for task in spec.benchmark])
+    model, tokenizer = load_model_and_tokenizer(base)
+    extension = VocabExtender(config.vocab.settings).extend(
+        tokenizer, corpus=corpus, lexicon=spec.lexicon_terms(), heldout=heldout
+    )
+    extension.resize_model(model)
+    extension.save_pretrained(folder / "model", model=model)
+    report = extension.report
+    return {
+        "model": "model",
+        "added": report["added"],
+        "vocab_size": report["vocab_size"],
+        "tokens_per_character": report["tokens_per_character"],
+        "dropped": report["dropped"],
+    }
+
+
+def cross_filter(config: RecipeConfig, folder: Path) -> dict[str, Any]:
+    """Step ``crossfilter``: rules, cross scoring and filtering of the candidate pool (or of generated data)."""
+    step = config.crossfilter
+    settings = step.settings
+    settings.specialty = config.specialty
+    settings.backends = dict(step.backend_sets[step.backends])
+    settings.check_names(list(settings.backends))
+    if settings.source == "pool" and step.pool_limit is not None:
+        files = settings.pool.files or load_specialty(config.specialty).data.candidates
+        pool = [r for p in files for r in read_records(p, allow_empty=frozenset({"output"}))][: step.pool_limit]
+        write_records(folder / "pool.jsonl", pool)
+        settings.pool.files = [folder / "pool.jsonl"]
+    result = CrossFilter(settings).run(folder / "run")
+    return {
+        "kept_file": str((result.folder / "kept.jsonl").relative_to(folder)),
+        "kept": len(result.kept),
+        "steps": result.report["steps"],
+        "flaws": result.report.get("flaws"),
+        "backends": step.backends,
+    }
+
+
+def resolve(run: RunDirectory, config: RecipeConfig, references: Sequence[str | Path]) -> list[Path]:
+    """Turn data references (``data:general``, ``crossfilter:kept``, ``specialty:corpus``, paths) into files."""
+    files: list[Path] = []
+    for reference in map(str, references):
+        kind, _, key = reference.partition(":")
+        if kind == "data" and key in ("general", "specialty"):
+            files.append(run.root / "data" / run.outputs("data")[key]["file"])
+        elif kind == "crossfilter" and key == "kept":
+            if config.crossfilter.enabled:
+                files.append(run.root / "crossfilter" / run.outputs("crossfilter")["kept_file"])
+        elif kind == "specialty":
+            files += specialty_reference(config.specialty, key)
+        else:
+            files.append(Path(reference))
+    return files
+
+
+def _training_config(run: RunDirectory, config: RecipeConfig, base: Path) -> TrainingConfig:
+    stages = [
+        replace(
+            stage,
+            data=resolve(run, config, stage.data),
+            instruction_data=resolve(run, config, stage.instruction_data),
+            replay=replace(stage.replay, data=resolve(run, config, stage.replay.data)),
+        )
+        for stage in config.training.active_stages()
     ]
-    return "\n".join(rows)
+    return TrainingConfig(base_model=str(base), stages=stages)
 
 
-def load_recipe_config(specialty: str, overrides: Sequence[str] = ()) -> RecipeConfig:
-    """The recipe config of a specialty: its ``recipe.yaml`` when it has one, then ``overrides``."""
-    recipe_file = load_specialty(specialty).root / "recipe.yaml"
-    data = load_yaml(recipe_file) if recipe_file.is_file() else {}
-    data.setdefault("specialty", specialty)
-    return from_dict(RecipeConfig, apply_overrides(data, overrides), source=recipe_file if data else None)
+def evaluate(config: RecipeConfig, model_folder: Path, name: str, folder: Path) -> dict[str, Any]:
+    """Step ``bench-<name>``: the benchmark on one model (predictions resume if interrupted)."""
+    step = config.benchmark
+    model, tokenizer = load_model_and_tokenizer(model_folder)
+    backend = TransformersBackend(model.eval(), tokenizer, name=name, batch_size=step.batch_size)
+    bench = Benchmark.from_specialty(config.specialty, tasks=step.tasks or None, config=step.settings)
+    result = bench.run(backend, out=folder, model=name)
+    return {"headlines": result.headlines()}
 
 
-def run_recipe(specialty: str, *, out: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """Run (or resume) the recipe for a specialty in run directory ``out``.
+def run_recipe(
+    specialty: str, *, out: str | Path, overrides: Sequence[str] = (), recipe: str | Path | None = None
+) -> dict[str, Any]:
+    """Run (or resume) a specialty's recipe in run directory ``out``.
+
+    Args:
+        specialty: A built-in specialty name or a specialty folder.
+        out: The run directory.
+        overrides: ``key.path=value`` changes to the recipe.
+        recipe: A recipe YAML other than the specialty's own ``recipe.yaml``.
 
     Returns:
-        The outputs of every step, by step name.
+        The outputs of every step, by step name (see :func:`summary_table`).
     """
-    config = load_recipe_config(specialty, overrides)
+    config = load_recipe_config(specialty, overrides, path=recipe)
     spec = load_specialty(config.specialty)
     run = RunDirectory(out, config=to_dict(config), inputs=sorted(spec.files().values()))
+    outputs: dict[str, Any] = {}
 
-    data = run.run_step("data", lambda folder: prepare_data(spec, config.data, folder))
+    outputs["data"] = run.run_step("data", lambda folder: prepare_data(spec, config, folder))
 
-    return {"data": data}
+    outputs["base"] = run.run_step("base", lambda folder: materialise_base(config, folder))
+    model = run.root / "base" / "model"
+
+    if config.vocab.enabled:
+        outputs["vocab"] = run.run_step("vocab", lambda folder: extend_vocabulary(run, config, model, folder))
+        model = run.root / "vocab" / "model"
+
+    if config.crossfilter.enabled:
+        outputs["crossfilter"] = run.run_step("crossfilter", lambda folder: cross_filter(config, folder))
+
+    models = {"base": run.root / "base" / "model"}
+    if config.training.active_stages():
+        trained = GeneralToSpecificTrainer(_training_config(run, config, model)).train(run)
+        for name, result in trained.items():
+            outputs[f"train-{name}"] = vars(result)
+            models[name] = run.root / f"train-{name}" / result.model
+
+    if config.benchmark.enabled:
+        results = []
+        for name, folder in models.items():
+            outputs[f"bench-{name}"] = run.run_step(
+                f"bench-{name}", lambda out_dir, f=folder, n=name: evaluate(config, f, n, out_dir)
+            )
+            results.append(BenchmarkResult.load(run.root / f"bench-{name}"))
+        Report(results).save(run.root / "report")
+    if not outputs:
+        raise ConfigError("", "the recipe has no step enabled")
+    return outputs

@@ -1,0 +1,302 @@
+"""The benchmark: ask a model every item, keep each answer as it comes, and score the tasks.
+
+:class:`Benchmark` runs any tasks (:mod:`medspec.bench.tasks`) against any
+:class:`~medspec.llm.base.ChatBackend`: a local Hugging Face model through
+:class:`~medspec.llm.transformers.TransformersBackend` (batched, left-padded, chat template, greedy by default) or an
+API backend. :class:`AnesthesiaBenchmark` is the Hypnos benchmark: multiple-choice (AneCQ), open questions (AneQA)
+and clinical cases (AneRC), the bundled samples by default.
+
+With an output folder, every answer is appended to ``predictions/<task>/generations.jsonl`` as soon as its chunk is
+generated, so an interrupted run resumes where it stopped and nothing is generated (or paid for) twice. Answers that
+failed are retried on the next run. The folder is a :class:`~medspec.run_dir.RunDirectory`: resuming it with other
+settings is refused.
+
+Example:
+    >>> from medspec.llm.base import Completion
+    >>> class Parrot:  # answers every question with "答案：A"
+    ...     name = "parrot"
+    ...     def generate(self, chats, params):
+    ...         return [Completion(text="答案：A") for _ in chats]
+    >>> bench = AnesthesiaBenchmark(config=BenchmarkConfig(limit=10, bootstrap_resamples=100))
+    >>> result = bench.run(Parrot())
+    >>> result.tasks["AneCQ-sample"].figures["Extracted"].value
+    100.0
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from medspec.bench.likelihood import choose_by_likelihood
+from medspec.bench.results import BenchmarkResult, Prediction, TaskResult, scored_path
+from medspec.bench.scoring import ScoringOptions, score_task
+from medspec.bench.tasks import ChoiceMode, PromptTemplates, Task, TaskItem, load_tasks, task_items
+from medspec.config import to_dict
+from medspec.data.dedup import Decontaminator
+from medspec.data.io import AppendLog, write_jsonl
+from medspec.data.schema import Record
+from medspec.errors import BackendError, ConfigError
+from medspec.llm.base import ChatBackend, GenerationParams, LikelihoodBackend
+from medspec.run_dir import RunDirectory
+
+__all__ = ["AnesthesiaBenchmark", "Benchmark", "BenchmarkConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BenchmarkConfig:
+    """How a benchmark is run and scored.
+
+    Attributes:
+        choice_mode: ``generate`` (answers read by the extractor) or ``likelihood`` (the most likely option letters;
+            needs a backend with ``continuation_logprobs``).
+        max_new_tokens: Longest answer to an open or case question, in tokens.
+        choice_max_new_tokens: Longest answer to a choice question; the prompt asks for the letters first.
+        temperature: 0 for greedy decoding (the default, reproducible); positive to sample.
+        top_p: Nucleus mass when sampling.
+        seed: Sampling seed, and the bootstrap's.
+        save_every: Items generated between two saves of the prediction log.
+        limit: Use only the first ``limit`` records of each task (a quick look); all when ``None``.
+        system_prompt: A system prompt for every item (an instruction record's own ``system`` wins).
+        prompts: How items are asked.
+        bootstrap_resamples: Resamples per confidence interval.
+        confidence: Coverage of the confidence intervals.
+        num_proc: Processes for jieba segmentation when scoring large tasks.
+        decontamination_ngram: Character n-gram length for the training-data overlap check.
+        decontamination_threshold: Overlap coefficient at which a benchmark item counts as seen in training.
+    """
+
+    choice_mode: ChoiceMode = "generate"
+    max_new_tokens: int = 512
+    choice_max_new_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    save_every: int = 32
+    limit: int | None = None
+    system_prompt: str | None = None
+    prompts: PromptTemplates = field(default_factory=PromptTemplates)
+    bootstrap_resamples: int = 1000
+    confidence: float = 0.95
+    num_proc: int = 1
+    decontamination_ngram: int = 10
+    decontamination_threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.choice_mode not in ("generate", "likelihood"):
+            raise ConfigError("choice_mode", f"expected generate or likelihood, got {self.choice_mode!r}")
+        for name in ("max_new_tokens", "choice_max_new_tokens", "save_every", "bootstrap_resamples", "num_proc"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError("limit", f"must be at least 1 (or null for all records), got {self.limit}")
+        if not 0 < self.confidence < 1:
+            raise ConfigError("confidence", f"must be in (0, 1), got {self.confidence}")
+        if not 0 < self.decontamination_threshold <= 1:
+            raise ConfigError("decontamination_threshold", f"must be in (0, 1], got {self.decontamination_threshold}")
+        if self.decontamination_ngram < 2:
+            raise ConfigError("decontamination_ngram", f"must be at least 2, got {self.decontamination_ngram}")
+        GenerationParams(temperature=self.temperature, top_p=self.top_p)  # same checks as every backend's
+
+    def generation_params(self, kind: str) -> GenerationParams:
+        """The generation settings for items of a task kind."""
+        limit = self.choice_max_new_tokens if kind == "choice" else self.max_new_tokens
+        return GenerationParams(max_new_tokens=limit, temperature=self.temperature, top_p=self.top_p, seed=self.seed)
+
+    def scoring(self) -> ScoringOptions:
+        """The scoring settings."""
+        return ScoringOptions(self.bootstrap_resamples, self.confidence, self.seed, self.num_proc)
+
+
+class Benchmark:
+    """A set of tasks that one or more models are run on.
+
+    Args:
+        tasks: The tasks, in report order; names must be unique.
+        config: Run and scoring settings.
+
+    Raises:
+        ConfigError: For no tasks or two tasks with one name.
+    """
+
+    def __init__(self, tasks: Sequence[Task], *, config: BenchmarkConfig | None = None) -> None:
+        if not tasks:
+            raise ConfigError("tasks", "a benchmark needs at least one task")
+        names = [task.name for task in tasks]
+        if len(set(names)) != len(names):
+            raise ConfigError("tasks", f"task names must be unique, got {names}")
+        self.tasks = list(tasks)
+        self.config = config or BenchmarkConfig()
+
+    @classmethod
+    def from_specialty(
+        cls,
+        specialty: str | Path = "anesthesiology",
+        *,
+        tasks: Sequence[str] | None = None,
+        config: BenchmarkConfig | None = None,
+    ) -> Benchmark:
+        """A specialty's benchmark tasks (all, or those named), or files (see :func:`~medspec.bench.tasks.load_tasks`).
+
+        Example:
+            >>> [t.name for t in Benchmark.from_specialty("pediatrics").tasks]
+            ['PedKQ-sample', 'PedDx-sample', 'PedTx-sample']
+        """
+        return cls(load_tasks(tasks, specialty=specialty), config=config)
+
+    def items(self, task: Task) -> list[TaskItem]:
+        """The items of a task as this benchmark asks them (``limit`` applied)."""
+        if self.config.limit is not None:
+            task = Task(task.name, task.kind, task.records[: self.config.limit], task.description, task.file)
+        return task_items(
+            task, prompts=self.config.prompts, choice_mode=self.config.choice_mode, system=self.config.system_prompt
+        )
+
+    def predict(self, backend: ChatBackend, task: Task, *, log: AppendLog | None = None) -> dict[str, Prediction]:
+        """Answer every item of a task, resuming from and appending to ``log``.
+
+        Returns:
+            Item id to prediction, for every item.
+
+        Raises:
+            ConfigError: In likelihood mode with a backend that cannot score continuations.
+            BackendError: When the backend returns another number of answers than it was asked for.
+        """
+        items = self.items(task)
+        likelihood = task.kind == "choice" and self.config.choice_mode == "likelihood"
+        if likelihood and not isinstance(backend, LikelihoodBackend):
+            raise ConfigError(
+                "choice_mode", f"backend {backend.name} cannot score log-likelihoods; use choice_mode=generate"
+            )
+        done: dict[str, Prediction] = {}
+        for entry in log.entries() if log else ():
+            prediction = Prediction.from_dict(entry)
+            if prediction.error is None:
+                done[prediction.id] = prediction
+        # Longest prompts first, so each batch holds prompts of similar length and little padding (the backend
+        # sorts only within one call); predictions are keyed by id, so the order is free.
+        todo = sorted((i for i in items if i.id not in done), key=lambda i: -sum(len(m["content"]) for m in i.messages))
+        if done and todo:
+            logger.info("%s: resuming, %d of %d items already answered", task.name, len(items) - len(todo), len(items))
+        step = self.config.save_every
+        for start in range(0, len(todo), step):
+            chunk = todo[start : start + step]
+            fresh = self._score_options(backend, chunk) if likelihood else self._generate(backend, chunk, task.kind)
+            if log:
+                log.extend(p.to_dict() for p in fresh)
+            done.update((p.id, p) for p in fresh)
+            logger.info("%s: %d/%d items answered", task.name, len(items) - len(todo) + start + len(chunk), len(items))
+        return {item.id: done[item.id] for item in items}
+
+    def _generate(self, backend: ChatBackend, chunk: list[TaskItem], kind: str) -> list[Prediction]:
+        completions = backend.generate([item.messages for item in chunk], self.config.generation_params(kind))
+        if len(completions) != len(chunk):
+            raise BackendError(f"backend {backend.name} returned {len(completions)} answers for {len(chunk)} chats")
+        return [
+            Prediction(id=item.id, text=c.text, finish_reason=c.finish_reason, error=c.error, usage=dict(c.usage))
+            for item, c in zip(chunk, completions, strict=True)
+        ]
+
+    def _score_options(self, backend: ChatBackend, chunk: list[TaskItem]) -> list[Prediction]:
+        chosen = choose_by_likelihood(backend, chunk)  # type: ignore[arg-type]
+        return [
+            Prediction(id=item.id, text=answer, logprobs=table)
+            for item, (answer, table) in zip(chunk, chosen, strict=True)
+        ]
+
+    def contamination(self, training_data: Iterable[Record]) -> dict[str, list[str]]:
+        """Items of each task that overlap the training data (see :class:`~medspec.data.dedup.Decontaminator`).
+
+        A warning names every task with overlapping items: their scores measure recall of training data, not skill.
+        """
+        training = list(training_data)
+        found: dict[str, list[str]] = {}
+        for task in self.tasks:
+            checker = Decontaminator(
+                task.records, ngram=self.config.decontamination_ngram, threshold=self.config.decontamination_threshold
+            )
+            records = {o.benchmark_id for o in checker.check(training).overlaps}
+            found[task.name] = [item.id for item in self.items(task) if item.record_id in records]
+            if found[task.name]:
+                shown = ", ".join(found[task.name][:5])
+                logger.warning(
+                    "%s: %d items overlap the training data (%s%s); their scores may be inflated",
+                    task.name,
+                    len(found[task.name]),
+                    shown,
+                    ", ..." if len(found[task.name]) > 5 else "",
+                )
+        return found
+
+    def _run_config(self, model: str) -> dict[str, object]:
+        tasks = [{"name": t.name, "kind": t.kind, "file": str(t.file) if t.file else None} for t in self.tasks]
+        return {"model": model, "tasks": tasks, "benchmark": to_dict(self.config)}
+
+    def run(
+        self,
+        backend: ChatBackend,
+        *,
+        out: str | Path | None = None,
+        model: str | None = None,
+        training_data: Iterable[Record] = (),
+    ) -> BenchmarkResult:
+        """Run every task and score it.
+
+        Args:
+            backend: The model to evaluate.
+            out: A run folder: predictions are logged there as they come and the run resumes from them; results
+                are kept in memory only when omitted.
+            model: The model's name in reports; the backend's name by default.
+            training_data: Records the model was trained on, checked for overlap with the benchmark items.
+
+        Returns:
+            The results, also written to ``out/results.json`` with the scored items.
+        """
+        model = model or backend.name
+        contaminated = self.contamination(training_data) if training_data else {}
+        inputs = sorted({str(t.file) for t in self.tasks if t.file is not None})
+        run = RunDirectory(out, config=self._run_config(model), inputs=inputs) if out is not None else None
+        results: dict[str, TaskResult] = {}
+        scored: dict[str, list[dict[str, object]]] = {}
+        for task in self.tasks:
+            step = f"predictions/{task.name}"
+            log = AppendLog(run.step_dir(step) / "generations.jsonl") if run else None
+            predictions = self.predict(backend, task, log=log)
+            errors = sum(p.error is not None for p in predictions.values())
+            if errors:
+                logger.warning("%s: %d answers failed; they score 0. Run again to retry them", task.name, errors)
+            elif run:  # every answer is in the step's folder already: record the step as complete
+                summary = {"items": len(predictions)}
+                run.run_step(step, lambda folder, s=summary: s)
+            results[task.name], scored[task.name] = score_task(
+                task.name,
+                self.items(task),
+                predictions,
+                options=self.config.scoring(),
+                contaminated=contaminated.get(task.name, ()),
+            )
+            if run:
+                write_jsonl(scored_path(run.root, task.name), scored[task.name])
+        result = BenchmarkResult(
+            model, results, config=to_dict(self.config), items=scored, run_dir=run.root if run else None
+        )
+        if run:
+            result.save(run.root)
+        return result
+
+
+class AnesthesiaBenchmark(Benchmark):
+    """The Hypnos benchmark: AneCQ (multiple choice), AneQA (open questions) and AneRC (clinical cases).
+
+    Args:
+        tasks: The tasks; the anesthesiology specialty's bundled samples (``AneCQ-sample``, ``AneQA-sample``,
+            ``AneRC-sample``) by default. The samples were written for medspec; they are not the paper's benchmark.
+        config: Run and scoring settings.
+    """
+
+    def __init__(self, tasks: Sequence[Task] | None = None, *, config: BenchmarkConfig | None = None) -> None:
+        super().__init__(tasks if tasks is not None else load_tasks(specialty="anesthesiology"), config=config)

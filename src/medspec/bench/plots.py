@@ -1,0 +1,134 @@
+"""Bar charts of benchmark results, in the shape of the papers' figures (PNG, matplotlib without pyplot).
+
+* :func:`plot_task` - one task's figures by model, with the bootstrap intervals as error bars.
+* :func:`plot_criteria` - the human evaluation (Hypnos, Figure 3): mean rating per criterion by model, with the
+  standard deviation of the ratings as error bars.
+* :func:`plot_win_tie_lose` - pairwise verdicts (Figure 4): win, tie and lose shares stacked, one bar per comparison.
+
+Figures are drawn on a :class:`matplotlib.figure.Figure` with the Agg canvas, so no display and no global pyplot
+state are involved.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from medspec.bench.bootstrap import Estimate
+    >>> shares = {"ours vs base": {"win": Estimate(60, 50, 70, 20), "tie": Estimate(25, 15, 35, 20),
+    ...                            "lose": Estimate(15, 5, 25, 20)}}
+    >>> plot_win_tie_lose(shares, pathlib.Path(tempfile.mkdtemp()) / "wtl.png").stat().st_size > 0
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from medspec.bench.bootstrap import Estimate
+from medspec.bench.criteria import Criterion
+from medspec.bench.results import BenchmarkResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from medspec.bench.human_results import CriterionSummary
+
+__all__ = ["plot_criteria", "plot_task", "plot_win_tie_lose"]
+
+_COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=150)
+    return path
+
+
+def _grouped_bars(axes: Axes, groups: Sequence[str], series: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Bars of each series side by side per group; series maps a label to (heights, (2, G) error extents)."""
+    x = np.arange(len(groups))
+    width = 0.8 / max(1, len(series))
+    for index, (label, (heights, errors)) in enumerate(series.items()):
+        offset = (index - (len(series) - 1) / 2) * width
+        axes.bar(x + offset, heights, width, yerr=errors, capsize=3, label=label, color=_COLOURS[index % 8])
+    axes.set_xticks(x, groups)
+    axes.legend(fontsize="small")
+    axes.grid(axis="y", alpha=0.3)
+
+
+def _interval(estimates: Sequence[Estimate]) -> tuple[np.ndarray, np.ndarray]:
+    heights = np.array([e.value for e in estimates], dtype=float)
+    low = np.array([e.low for e in estimates], dtype=float)
+    high = np.array([e.high for e in estimates], dtype=float)
+    # A percentile interval need not contain the point estimate (a skewed metric on few items): clip at zero.
+    extents = np.clip(np.nan_to_num(np.vstack([heights - low, high - heights])), 0, None)
+    return np.nan_to_num(heights), extents
+
+
+def plot_task(results: Sequence[BenchmarkResult], task: str, path: str | Path) -> Path:
+    """One task's figures by model, with their intervals, as a PNG.
+
+    Raises:
+        ValueError: When no result has the task.
+    """
+    having = [r for r in results if task in r.tasks]
+    if not having:
+        raise ValueError(f"no result has task {task!r}")
+    names = list(having[0].tasks[task].figures)
+    figure = _figure(max(6.0, 0.9 * len(names) * max(1, len(having)) ** 0.5 + 2), 4.0)
+    axes = figure.subplots()
+    _grouped_bars(axes, names, {r.model: _interval([r.tasks[task].figures[n] for n in names]) for r in having})
+    axes.set_ylabel("score (x100)")
+    axes.set_title(f"{task} ({having[0].tasks[task].kind}): means with 95% bootstrap intervals")
+    axes.tick_params(axis="x", labelrotation=30 if len(names) > 6 else 0)
+    return _save(figure, path)
+
+
+def plot_criteria(
+    summary: Mapping[str, Mapping[str, CriterionSummary]], criteria: Sequence[Criterion], path: str | Path
+) -> Path:
+    """Mean human rating per criterion by model, error bars one standard deviation of the ratings (Figure 3)."""
+    figure = _figure(max(5.0, 1.6 * len(criteria) * max(1, len(summary)) ** 0.5 + 2), 4.0)
+    axes = figure.subplots()
+    series = {}
+    for model, per in summary.items():
+        heights = np.array([per[c.name].mean.value for c in criteria], dtype=float)
+        spread = np.nan_to_num(np.array([per[c.name].std for c in criteria], dtype=float))
+        series[model] = (np.nan_to_num(heights), np.vstack([spread, spread]))
+    _grouped_bars(axes, [f"{c.name}\n({c.scale()})" for c in criteria], series)
+    axes.set_ylim(0, max(c.high for c in criteria) + 0.8)
+    axes.set_ylabel("mean rating (± s.d.)")
+    axes.set_title("Human evaluation")
+    return _save(figure, path)
+
+
+def plot_win_tie_lose(shares: Mapping[str, Mapping[str, Estimate]], path: str | Path) -> Path:
+    """Win, tie and lose shares (x100) stacked, one horizontal bar per comparison (Figure 4)."""
+    pairs = list(shares)
+    figure = _figure(7.0, 1.0 + 0.6 * max(1, len(pairs)))
+    axes = figure.subplots()
+    left = np.zeros(len(pairs))
+    for outcome, colour in (("win", "#55A868"), ("tie", "#BBBBBB"), ("lose", "#C44E52")):
+        widths = np.nan_to_num(np.array([shares[p][outcome].value for p in pairs], dtype=float))
+        axes.barh(pairs, widths, left=left, color=colour, label=outcome)
+        for y, (start, width) in enumerate(zip(left, widths, strict=True)):
+            if width >= 6:
+                axes.text(start + width / 2, y, f"{width:.0f}%", ha="center", va="center", fontsize="small")
+        left += widths
+    axes.set_xlim(0, 100)
+    axes.invert_yaxis()
+    axes.set_xlabel("share of judged items (%)")
+    axes.legend(ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize="small", frameon=False)
+    return _save(figure, path)
