@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from medspec.chat import ensure_chat_template
+from medspec.llm._likelihood import continuation_logprobs as score_continuations
 from medspec.llm.base import Chat, Completion, GenerationParams
 from medspec.model_loading import load_model_and_tokenizer
 
@@ -101,7 +102,8 @@ class TransformersBackend:
         """Log-probability of each continuation as the start of the assistant's answer to each chat.
 
         Used to score multiple-choice options by likelihood and to read a judge's score distribution. The prompt and
-        each continuation are tokenised separately and concatenated, so the boundary never merges into one token.
+        each continuation are tokenised separately and concatenated, so the boundary never merges into one token;
+        consecutive chats that share a long beginning (one item's rubric questions) compute it once.
 
         Args:
             chats: The chats.
@@ -112,50 +114,15 @@ class TransformersBackend:
         """
         if len(chats) != len(continuations):
             raise ValueError(f"{len(chats)} chats but {len(continuations)} continuation lists")
-        encode = self._encode
-        prompts = [encode(p) for p in self.prompts(chats)]
-        options = [[encode(o) for o in opts] for opts in continuations]
-        scores: list[list[float]] = [[0.0] * len(opts) for opts in options]
-        # Every continuation's first token is read from one forward pass over its prompt (a judge's score, an option
-        # letter); only the rest of a longer continuation ("10" is two tokens for many tokenizers) needs the prompt
-        # again: log p(c | p) = log p(c[0] | p) + log p(c[1:] | p + c[0]).
-        for start in range(0, len(prompts), self.batch_size):
-            batch = list(range(start, min(start + self.batch_size, len(prompts))))
-            last = self._last_logprobs([prompts[i] for i in batch])  # (B, V)
-            for row, i in enumerate(batch):
-                scores[i] = [float(last[row, o[0]]) for o in options[i]]
-        pairs = [(i, j) for i, opts in enumerate(options) for j, o in enumerate(opts) if len(o) > 1]
-        for start in range(0, len(pairs), self.batch_size):
-            batch = pairs[start : start + self.batch_size]
-            values = self._score_pairs([(prompts[i] + options[i][j][:1], options[i][j][1:]) for i, j in batch])
-            for (i, j), value in zip(batch, values, strict=True):
-                scores[i][j] += value
-        return scores
+        prompts = [self._encode(p) for p in self.prompts(chats)]
+        options = [[self._encode(o) for o in opts] for opts in continuations]
+        if any(not o for opts in options for o in opts):
+            raise ValueError("every continuation needs at least one token")
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        return score_continuations(self.model, prompts, options, pad_token_id=pad, batch_size=self.batch_size)
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-
-    def _padded(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(map(len, sequences))
-        pad = self.tokenizer.pad_token_id or 0
-        input_ids = torch.tensor([s + [pad] * (width - len(s)) for s in sequences], device=self.model.device)
-        mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences], device=self.model.device)
-        return input_ids, mask
-
-    def _last_logprobs(self, prompts: list[list[int]]) -> torch.Tensor:
-        input_ids, mask = self._padded(prompts)
-        with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, attention_mask=mask).logits  # (B, T, V)
-        last = logits[torch.arange(len(prompts)), torch.tensor([len(p) - 1 for p in prompts])]  # (B, V)
-        return torch.log_softmax(last.float(), dim=-1)
-
-    def _score_pairs(self, pairs: list[tuple[list[int], list[int]]]) -> list[float]:
-        input_ids, mask = self._padded([p + c for p, c in pairs])
-        with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()  # (B, T, V)
-        logprobs = torch.log_softmax(logits[:, :-1], dim=-1)  # position t predicts token t + 1
-        targets = logprobs.gather(-1, input_ids[:, 1:, None]).squeeze(-1)  # (B, T - 1)
-        return [float(targets[i, len(p) - 1 : len(p) + len(c) - 1].sum()) for i, (p, c) in enumerate(pairs)]
 
     def _stop_token_ids(self) -> list[int]:
         ids = {self.tokenizer.eos_token_id}

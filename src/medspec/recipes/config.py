@@ -26,7 +26,7 @@ from pathlib import Path
 
 from medspec.bench.benchmark import BenchmarkConfig
 from medspec.config import apply_overrides, from_dict, load_yaml
-from medspec.crossfilter.config import CrossFilterConfig
+from medspec.crossfilter.config import CrossFilterConfig, ScoringConfig
 from medspec.errors import ConfigError
 from medspec.llm.registry import BackendConfig
 from medspec.specialty import load_specialty
@@ -36,6 +36,7 @@ from medspec.vocab.extender import VocabConfig
 __all__ = [
     "ABLATIONS",
     "BenchmarkStep",
+    "CrossFilterProfile",
     "CrossFilterStep",
     "DataPrepConfig",
     "RecipeConfig",
@@ -90,30 +91,48 @@ class VocabStep:
 
 
 @dataclass
+class CrossFilterProfile:
+    """Who generates and judges, and how their scores are read: one of a recipe's named choices.
+
+    Attributes:
+        backends: Backends by name; a candidate pool's generator labels name their judges.
+        scoring: Judging mode, aggregation and threshold for these backends.
+        pool_limit: Use only the first items of the candidate pool (local judges on a CPU are slow); all when null.
+    """
+
+    backends: dict[str, BackendConfig] = field(default_factory=dict)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    pool_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.backends:
+            raise ConfigError("backends", "a profile needs at least one backend")
+        if self.pool_limit is not None and self.pool_limit < 1:
+            raise ConfigError("pool_limit", f"must be at least 1 or null, got {self.pool_limit}")
+
+
+@dataclass
 class CrossFilterStep:
     """Cross-filtering of generated instruction data.
 
     Attributes:
         enabled: Run the step.
-        backends: Which of ``backend_sets`` generates and judges: ``local`` (no key needed) or ``api`` (two paid
-            models, as in the paper: needs their API keys in the environment).
-        backend_sets: Named sets of backends.
-        pool_limit: Use only the first items of the candidate pool (local judges on a CPU are slow); all when null.
-        settings: The CrossFilter configuration (its ``specialty`` and ``backends`` are filled in by the recipe).
+        profile: Which of ``profiles`` runs: ``local`` (no key needed) or ``api`` (two paid models, as in the paper:
+            needs their API keys in the environment).
+        profiles: Named choices of backends and scoring.
+        settings: Everything else of the CrossFilter configuration (its ``specialty``, ``backends`` and
+            ``scoring`` come from the recipe and the profile).
     """
 
     enabled: bool = True
-    backends: str = "local"
-    backend_sets: dict[str, dict[str, BackendConfig]] = field(default_factory=dict)
-    pool_limit: int | None = None
+    profile: str = "local"
+    profiles: dict[str, CrossFilterProfile] = field(default_factory=dict)
     settings: CrossFilterConfig = field(default_factory=CrossFilterConfig)
 
     def __post_init__(self) -> None:
-        if self.enabled and self.backends not in self.backend_sets:
-            known = ", ".join(sorted(self.backend_sets)) or "none"
-            raise ConfigError("backends", f"{self.backends!r} is not in backend_sets ({known})")
-        if self.pool_limit is not None and self.pool_limit < 1:
-            raise ConfigError("pool_limit", f"must be at least 1 or null, got {self.pool_limit}")
+        if self.enabled and self.profile not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise ConfigError("profile", f"{self.profile!r} is not in profiles ({known})")
 
 
 @dataclass

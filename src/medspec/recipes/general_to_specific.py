@@ -103,25 +103,31 @@ def extend_vocabulary(run: RunDirectory, config: RecipeConfig, base: Path, folde
     }
 
 
-def cross_filter(config: RecipeConfig, folder: Path) -> dict[str, Any]:
+def cross_filter(config: RecipeConfig, base: Path, folder: Path) -> dict[str, Any]:
     """Step ``crossfilter``: rules, cross scoring and filtering of the candidate pool (or of generated data)."""
     step = config.crossfilter
-    settings = step.settings
-    settings.specialty = config.specialty
-    settings.backends = dict(step.backend_sets[step.backends])
-    settings.check_names(list(settings.backends))
-    if settings.source == "pool" and step.pool_limit is not None:
-        files = settings.pool.files or load_specialty(config.specialty).data.candidates
-        pool = [r for p in files for r in read_records(p, allow_empty=frozenset({"output"}))][: step.pool_limit]
-        write_records(folder / "pool.jsonl", pool)
-        settings.pool.files = [folder / "pool.jsonl"]
+    profile = step.profiles[step.profile]
+    # A local backend on the base model loads the plain folder of the base step (a GGUF file takes much longer).
+    backends = {
+        name: replace(backend, model=str(base))
+        if backend.kind == "transformers" and backend.model == config.base_model
+        else backend
+        for name, backend in profile.backends.items()
+    }
+    pool = step.settings.pool
+    if step.settings.source == "pool" and profile.pool_limit is not None:
+        files = pool.files or load_specialty(config.specialty).data.candidates
+        items = [r for p in files for r in read_records(p, allow_empty=frozenset({"output"}))][: profile.pool_limit]
+        write_records(folder / "pool.jsonl", items)
+        pool = replace(pool, files=[folder / "pool.jsonl"])
+    settings = replace(step.settings, specialty=config.specialty, backends=backends, pool=pool, scoring=profile.scoring)
     result = CrossFilter(settings).run(folder / "run")
     return {
         "kept_file": str((result.folder / "kept.jsonl").relative_to(folder)),
         "kept": len(result.kept),
         "steps": result.report["steps"],
         "flaws": result.report.get("flaws"),
-        "backends": step.backends,
+        "profile": step.profile,
     }
 
 
@@ -194,7 +200,8 @@ def run_recipe(
         model = run.root / "vocab" / "model"
 
     if config.crossfilter.enabled:
-        outputs["crossfilter"] = run.run_step("crossfilter", lambda folder: cross_filter(config, folder))
+        base = run.root / "base" / "model"
+        outputs["crossfilter"] = run.run_step("crossfilter", lambda folder: cross_filter(config, base, folder))
 
     models = {"base": run.root / "base" / "model"}
     if config.training.active_stages():

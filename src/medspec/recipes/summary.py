@@ -38,7 +38,7 @@ def _crossfilter(outputs: dict[str, Any]) -> str:
     text = (
         f"{steps['candidates']['out']} candidates, {steps['clean']['dropped']} dropped by rules, "
         f"{steps['score'].get('unscored', 0)} unscored, {steps['filter']['dropped']} dropped by the "
-        f"{outputs['backends']} judges, {outputs['kept']} kept"
+        f"{outputs['profile']} judges, {outputs['kept']} kept"
     )
     flawed = {kind: row for kind, row in (outputs.get("flaws") or {}).items() if kind != NO_FLAW}
     if flawed:

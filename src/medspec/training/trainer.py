@@ -188,13 +188,14 @@ def _training_arguments(stage: StageConfig, folder: Path) -> Any:
         seed=stage.seed,
         data_seed=stage.seed,
         bf16=stage.bf16,
-        gradient_checkpointing=stage.gradient_checkpointing,
+        activation_checkpointing=stage.gradient_checkpointing,
         report_to=stage.report_to or "none",
         train_sampling_strategy="group_by_length" if stage.group_by_length else "random",
         remove_unused_columns=False,
         ddp_backend="gloo" if world_size() > 1 and not torch.cuda.is_available() else None,
         ddp_find_unused_parameters=False,
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
 
 

@@ -72,11 +72,19 @@ def test_continuation_logprobs_match_a_manual_forward_pass(backend):
     assert all(s < 0 for row in scores for s in row)
 
 
-def test_single_token_continuations_read_from_one_pass_agree_with_full_scoring(backend):
-    chats = [chat("答案是？"), chat("请选择")]
-    letters = [["A", "B", "C"], ["D", "E"]]
-    fast = backend.continuation_logprobs(chats, letters)
-    prompts = [backend._encode(p) for p in backend.prompts(chats)]
-    slow = [backend._score_pairs([(prompts[i], backend._encode(x)) for x in opts]) for i, opts in enumerate(letters)]
-    for fast_row, slow_row in zip(fast, slow, strict=True):
-        assert fast_row == pytest.approx(slow_row, abs=1e-4)
+def test_shared_prefixes_and_single_tokens_agree_with_full_scoring(backend):
+    import torch
+
+    item = "请评审下面这条麻醉学领域指令数据中的回答。问题：丙泊酚注射痛如何预防？回答：可预先注射利多卡因。" * 3
+    chats = [chat(item + "评分项：连贯性"), chat(item + "评分项：专业性"), chat("答案是？"), chat("请选择")]
+    options = [["0", "5", "10"], ["3", "10"], ["A", "B", "丹曲林"], ["D"]]
+    fast = backend.continuation_logprobs(chats, options)
+    for chat_messages, opts, row in zip(chats, options, fast, strict=True):
+        prompt = backend._encode(backend.prompts([chat_messages])[0])
+        for text, value in zip(opts, row, strict=True):
+            ids = backend._encode(text)
+            with torch.no_grad():
+                logits = backend.model(input_ids=torch.tensor([prompt + ids])).logits[0]
+            logprobs = torch.log_softmax(logits, dim=-1)
+            manual = sum(float(logprobs[len(prompt) - 1 + k, t]) for k, t in enumerate(ids))
+            assert value == pytest.approx(manual, abs=1e-3), (text, value, manual)

@@ -1,0 +1,142 @@
+"""Continuation log-probabilities with a local model, computing shared prompt prefixes once.
+
+A likelihood judge asks one question per rubric aspect about the same item: the prompts share a long prefix (system
+prompt and the item) and differ in a short tail. Such prompts are grouped; each group's prefix runs once with a key/
+value cache, and every (tail, continuation) row runs on a copy of that cache. Prompts that share nothing run as
+usual: every continuation's first token is read from one pass over its prompt, and only the rest of a longer
+continuation needs the prompt again.
+
+Example:
+    >>> groups([[1, 2, 3, 4], [1, 2, 3, 5], [9, 9]], min_shared=2)
+    [([0, 1], 3), ([2], 0)]
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+__all__ = ["continuation_logprobs", "groups"]
+
+
+def _shared(a: Sequence[int], b: Sequence[int]) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
+
+
+def groups(prompts: Sequence[Sequence[int]], *, min_shared: int) -> list[tuple[list[int], int]]:
+    """Consecutive prompts sharing at least ``min_shared`` leading tokens, with the prefix length to cache.
+
+    The cached prefix stops one token short of the shortest member, so every member keeps a tail to run. A prompt
+    sharing with no neighbour forms a group of its own with prefix 0 (nothing cached).
+    """
+    found: list[tuple[list[int], int]] = []
+    i = 0
+    while i < len(prompts):
+        members, shared = [i], len(prompts[i])
+        j = i + 1
+        while j < len(prompts) and _shared(prompts[i], prompts[j]) >= min_shared:
+            shared = min(shared, _shared(prompts[i], prompts[j]))
+            members.append(j)
+            j += 1
+        prefix = min(shared, *(len(prompts[m]) - 1 for m in members)) if len(members) > 1 else 0
+        found.append((members, prefix))
+        i = j
+    return found
+
+
+def _padded(rows: Sequence[Sequence[int]], pad: int, device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(map(len, rows))
+    ids = torch.tensor([list(r) + [pad] * (width - len(r)) for r in rows], device=device)
+    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=device)
+    return ids, mask
+
+
+def _row_logprobs(model: Any, rows: list[list[int]], pad: int, cache: Any = None, offset: int = 0) -> torch.Tensor:
+    """Log-softmax over the vocabulary at every position of each row, after an optional cached prefix."""
+    ids, mask = _padded(rows, pad, model.device)
+    options: dict[str, Any] = {}
+    if cache is not None:
+        cache = copy.deepcopy(cache)
+        cache.batch_repeat_interleave(len(rows))
+        ones = torch.ones(len(rows), offset, dtype=mask.dtype, device=mask.device)
+        mask = torch.cat([ones, mask], dim=1)  # (B, P + T)
+        positions = offset + torch.arange(ids.shape[1], device=ids.device)
+        options = {"past_key_values": cache, "position_ids": positions.expand(len(rows), -1)}
+    with torch.inference_mode():
+        logits = model(input_ids=ids, attention_mask=mask, use_cache=cache is not None, **options).logits
+    return torch.log_softmax(logits.float(), dim=-1)  # (B, T, V)
+
+
+def _score_group(
+    model: Any,
+    prompts: Sequence[list[int]],
+    options: Sequence[list[list[int]]],
+    members: list[int],
+    prefix: int,
+    pad: int,
+    batch_size: int,
+) -> dict[tuple[int, int], float]:
+    # Each (prompt, continuation) is scored on the row "tail + continuation minus its last token": the token at
+    # position len(tail) - 1 + k predicts continuation token k. Continuations of one token share the tail's row.
+    rows: dict[tuple[int, ...], int] = {}
+    wanted: list[tuple[int, int, int, int, int]] = []  # (prompt, option, row, position, token)
+    for i in members:
+        tail = prompts[i][prefix:]
+        for j, continuation in enumerate(options[i]):
+            row = rows.setdefault(tuple(tail + continuation[:-1]), len(rows))
+            wanted += [(i, j, row, len(tail) - 1 + k, token) for k, token in enumerate(continuation)]
+    cache = None
+    if prefix:
+        with torch.inference_mode():
+            cache = model(
+                input_ids=torch.tensor([prompts[members[0]][:prefix]], device=model.device), use_cache=True
+            ).past_key_values
+    ordered = [list(r) for r in rows]
+    scores: dict[tuple[int, int], float] = {}
+    for start in range(0, len(ordered), batch_size):
+        logprobs = _row_logprobs(model, ordered[start : start + batch_size], pad, cache, prefix)
+        for i, j, row, position, token in wanted:
+            if start <= row < start + batch_size:
+                scores[i, j] = scores.get((i, j), 0.0) + float(logprobs[row - start, position, token])
+    return scores
+
+
+def continuation_logprobs(
+    model: Any,
+    prompts: Sequence[list[int]],
+    options: Sequence[list[list[int]]],
+    *,
+    pad_token_id: int,
+    batch_size: int,
+    min_shared: int = 32,
+) -> list[list[float]]:
+    """For each prompt, the summed log-probability of each continuation (all as token ids).
+
+    Args:
+        model: A causal LM.
+        prompts: Prompt token ids.
+        options: For each prompt, the continuations' token ids (each at least one token).
+        pad_token_id: Padding id.
+        batch_size: Rows per forward pass.
+        min_shared: Leading tokens consecutive prompts must share to have their prefix computed once.
+    """
+    scores = [[0.0] * len(o) for o in options]
+    singles: list[int] = []
+    for members, prefix in groups(prompts, min_shared=min_shared):
+        if prefix == 0:
+            singles += members
+            continue
+        for (i, j), value in _score_group(model, prompts, options, members, prefix, pad_token_id, batch_size).items():
+            scores[i][j] = value
+    # Prompts that share nothing are batched with each other, with nothing cached.
+    for (i, j), value in _score_group(model, prompts, options, singles, 0, pad_token_id, batch_size).items():
+        scores[i][j] = value
+    return scores
