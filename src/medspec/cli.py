@@ -357,9 +357,11 @@ def _bench_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from medspec.bench.gate import benchmark_gate
     from medspec.training.trainer import GeneralToSpecificTrainer, load_training_config
 
-    results = GeneralToSpecificTrainer(load_training_config(args.config, args.set)).train(args.out)
+    gate = benchmark_gate(specialty=args.specialty)
+    results = GeneralToSpecificTrainer(load_training_config(args.config, args.set), eval_gate=gate).train(args.out)
     for name, result in results.items():
         print(
             f"{name}: {result.steps} steps, train loss {result.train_loss:.4f}, non-padding "
@@ -433,6 +435,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("train", _train, "run training stages (pretrain / sft, LoRA / full) in a resumable run directory")
     sub.add_argument("--config", required=True, help="YAML with base_model and stages")
+    sub.add_argument("--specialty", default="anesthesiology", help="where eval_gate task names are looked up")
     sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
     sub.add_argument(
         "--set",

@@ -7,8 +7,8 @@ usual: every continuation's first token is read from one pass over its prompt, a
 continuation needs the prompt again.
 
 Example:
-    >>> groups([[1, 2, 3, 4], [1, 2, 3, 5], [9, 9]], min_shared=2)
-    [([0, 1], 3), ([2], 0)]
+    >>> groups([[1, 2, 3, 4], [1, 2, 3, 5], [1, 9, 9, 9], [9, 9]], min_shared=2)
+    [([0, 1], 3), ([2], 0), ([3], 0)]
 """
 
 from __future__ import annotations
@@ -32,23 +32,24 @@ def _shared(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 def groups(prompts: Sequence[Sequence[int]], *, min_shared: int) -> list[tuple[list[int], int]]:
-    """Consecutive prompts sharing at least ``min_shared`` leading tokens, with the prefix length to cache.
+    """Consecutive prompts that share most of their beginning, with the prefix length to cache.
 
-    The cached prefix stops one token short of the shortest member, so every member keeps a tail to run. A prompt
-    sharing with no neighbour forms a group of its own with prefix 0 (nothing cached).
+    A prompt joins its predecessor's group when they share at least ``min_shared`` leading tokens and at least half
+    of the shorter one (a common system prompt alone does not make one item's questions of the next item's). The
+    cached prefix stops one token short of the shortest member, so every member keeps a tail to run. A prompt that
+    shares too little forms a group of its own with prefix 0 (nothing cached).
     """
     found: list[tuple[list[int], int]] = []
-    i = 0
-    while i < len(prompts):
-        members, shared = [i], len(prompts[i])
-        j = i + 1
-        while j < len(prompts) and _shared(prompts[i], prompts[j]) >= min_shared:
-            shared = min(shared, _shared(prompts[i], prompts[j]))
+    members, shared = [0], len(prompts[0]) if prompts else 0
+    for j in range(1, len(prompts) + 1):
+        common = _shared(prompts[j - 1], prompts[j]) if j < len(prompts) else 0
+        if j < len(prompts) and common >= max(min_shared, min(len(prompts[j - 1]), len(prompts[j])) // 2):
             members.append(j)
-            j += 1
+            shared = min(shared, common)
+            continue
         prefix = min(shared, *(len(prompts[m]) - 1 for m in members)) if len(members) > 1 else 0
         found.append((members, prefix))
-        i = j
+        members, shared = [j], len(prompts[j]) if j < len(prompts) else 0
     return found
 
 
@@ -59,17 +60,24 @@ def _padded(rows: Sequence[Sequence[int]], pad: int, device: Any) -> tuple[torch
     return ids, mask
 
 
-def _row_logprobs(model: Any, rows: list[list[int]], pad: int, cache: Any = None, offset: int = 0) -> torch.Tensor:
-    """Log-softmax over the vocabulary at every position of each row, after an optional cached prefix."""
+def _row_logprobs(
+    model: Any, rows: list[list[int]], positions: list[int], pad: int, cache: Any = None, offset: int = 0
+) -> torch.Tensor:
+    """Log-softmax over the vocabulary at the given positions of each row, after an optional cached prefix.
+
+    Returns:
+        (B, len(positions), V): only the positions asked for go through the output layer, which for a small model
+        with a large vocabulary is most of the cost.
+    """
     ids, mask = _padded(rows, pad, model.device)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"logits_to_keep": torch.tensor(positions, device=model.device)}
     if cache is not None:
         cache = copy.deepcopy(cache)
         cache.batch_repeat_interleave(len(rows))
         ones = torch.ones(len(rows), offset, dtype=mask.dtype, device=mask.device)
         mask = torch.cat([ones, mask], dim=1)  # (B, P + T)
-        positions = offset + torch.arange(ids.shape[1], device=ids.device)
-        options = {"past_key_values": cache, "position_ids": positions.expand(len(rows), -1)}
+        position_ids = offset + torch.arange(ids.shape[1], device=ids.device)
+        options.update(past_key_values=cache, position_ids=position_ids.expand(len(rows), -1))
     with torch.inference_mode():
         logits = model(input_ids=ids, attention_mask=mask, use_cache=cache is not None, **options).logits
     return torch.log_softmax(logits.float(), dim=-1)  # (B, T, V)
@@ -93,19 +101,26 @@ def _score_group(
         for j, continuation in enumerate(options[i]):
             row = rows.setdefault(tuple(tail + continuation[:-1]), len(rows))
             wanted += [(i, j, row, len(tail) - 1 + k, token) for k, token in enumerate(continuation)]
+    # A row that begins another row ("tail" and "tail + 1" for a score of 10) is read from the longer one.
+    sequences = list(rows)
+    longest = {r: max((t for t in sequences if t[: len(r)] == r), key=len) for r in sequences}
+    kept = {seq: k for k, seq in enumerate(dict.fromkeys(longest.values()))}
+    wanted = [(i, j, kept[longest[sequences[row]]], position, token) for i, j, row, position, token in wanted]
+    rows = kept
     cache = None
     if prefix:
-        with torch.inference_mode():
-            cache = model(
-                input_ids=torch.tensor([prompts[members[0]][:prefix]], device=model.device), use_cache=True
-            ).past_key_values
+        with torch.inference_mode():  # only the cache is needed: one logit row, not the prefix's hundreds
+            prefix_ids = torch.tensor([prompts[members[0]][:prefix]], device=model.device)
+            cache = model(input_ids=prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
     ordered = [list(r) for r in rows]
     scores: dict[tuple[int, int], float] = {}
     for start in range(0, len(ordered), batch_size):
-        logprobs = _row_logprobs(model, ordered[start : start + batch_size], pad, cache, prefix)
-        for i, j, row, position, token in wanted:
-            if start <= row < start + batch_size:
-                scores[i, j] = scores.get((i, j), 0.0) + float(logprobs[row - start, position, token])
+        chunk = [w for w in wanted if start <= w[2] < start + batch_size]
+        positions = sorted({w[3] for w in chunk})
+        column = {p: k for k, p in enumerate(positions)}
+        logprobs = _row_logprobs(model, ordered[start : start + batch_size], positions, pad, cache, prefix)
+        for i, j, row, position, token in chunk:
+            scores[i, j] = scores.get((i, j), 0.0) + float(logprobs[row - start, column[position], token])
     return scores
 
 

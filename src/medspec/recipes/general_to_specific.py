@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from medspec.bench.benchmark import Benchmark
+from medspec.bench.gate import benchmark_gate
 from medspec.bench.report import Report
 from medspec.bench.results import BenchmarkResult
 from medspec.config import to_dict
@@ -205,7 +206,10 @@ def run_recipe(
 
     models = {"base": run.root / "base" / "model"}
     if config.training.active_stages():
-        trained = GeneralToSpecificTrainer(_training_config(run, config, model)).train(run)
+        gate = benchmark_gate(
+            specialty=config.specialty, settings=config.benchmark.settings, batch_size=config.benchmark.batch_size
+        )
+        trained = GeneralToSpecificTrainer(_training_config(run, config, model), eval_gate=gate).train(run)
         for name, result in trained.items():
             outputs[f"train-{name}"] = vars(result)
             models[name] = run.root / f"train-{name}" / result.model

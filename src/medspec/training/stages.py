@@ -114,7 +114,7 @@ class EvalGateConfig:
         tasks: Benchmark task files (or specialty task names resolved by the recipe).
         max_items: Items evaluated per task (a subset keeps the gate cheap).
         policy: ``stop`` the run, or only ``warn``, when the score falls.
-        tolerance: Allowed fall, in score points, before the gate fires.
+        tolerance: Allowed fall, in score points, before the gate fires (negative: the stage must improve by that).
     """
 
     tasks: list[str] = field(default_factory=list)

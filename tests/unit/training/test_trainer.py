@@ -191,3 +191,36 @@ def test_lora_stage_trains_the_new_vocabulary_rows_only(tmp_path, tiny_model_dir
         assert torch.equal(before[key][old], after[key][old]), key
         assert not torch.equal(before[key][new], after[key][new]), key
     assert json.loads((tmp_path / "run" / "train-general" / "model" / "medspec_vocab.json").read_text())["new_tokens"]
+
+
+@pytest.mark.parametrize(("policy", "tolerance"), [("warn", -1000.0), ("stop", -1000.0), ("stop", 1000.0)])
+def test_evaluation_gate(policy, tolerance, tmp_path, tiny_model_dir, tiny_data):
+    from medspec.bench.gate import benchmark_gate
+    from medspec.errors import MedspecError
+    from medspec.training import EvalGateConfig
+
+    gate = EvalGateConfig(tasks=["AneCQ-sample"], max_items=2, policy=policy, tolerance=tolerance)
+    stage = StageConfig(
+        name="sft",
+        kind="sft",
+        method="full",
+        data=[tiny_data["general"]],
+        lr=1e-3,
+        max_steps=1,
+        max_seq_length=128,
+        eval_gate=gate,
+    )
+    trainer = GeneralToSpecificTrainer(
+        TrainingConfig(base_model=str(tiny_model_dir), stages=[stage]),
+        eval_gate=benchmark_gate(specialty="anesthesiology"),
+    )
+    if policy == "stop" and tolerance < 0:  # the stage must improve by 1000 points: it cannot
+        with pytest.raises(MedspecError, match="made the model worse"):
+            trainer.train(tmp_path)
+        assert (tmp_path / "train-sft" / "model").is_dir()  # the stage's model is kept for inspection
+        return
+    result = trainer.train(tmp_path)["sft"]
+    assert set(result.gate) >= {"passed", "before", "after", "tasks"}
+    assert result.gate["passed"] is (tolerance > 0)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["steps"]["gate-sft"]["status"] == "complete"

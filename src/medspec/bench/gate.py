@@ -1,0 +1,65 @@
+"""An evaluation gate for training stages: did the stage make the model worse on a benchmark subset?
+
+:func:`benchmark_gate` builds the callable :class:`~medspec.training.GeneralToSpecificTrainer` calls after a stage
+with an ``eval_gate``: it runs the gate's tasks (``max_items`` each) on the model before and after the stage and
+passes when the mean of the tasks' headline figures did not fall by more than ``tolerance`` points.
+
+Example:
+    >>> gate = benchmark_gate(specialty="anesthesiology")
+    >>> trainer = GeneralToSpecificTrainer(config, eval_gate=gate)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from medspec.bench.benchmark import Benchmark, BenchmarkConfig
+from medspec.bench.tasks import load_tasks
+from medspec.llm.transformers import TransformersBackend
+from medspec.model_loading import load_model_and_tokenizer
+from medspec.training.stages import StageConfig
+
+__all__ = ["benchmark_gate"]
+
+
+def _score(bench: Benchmark, folder: Path, name: str, batch_size: int) -> dict[str, float]:
+    model, tokenizer = load_model_and_tokenizer(folder)
+    backend = TransformersBackend(model.eval(), tokenizer, name=name, batch_size=batch_size)
+    result = bench.run(backend, model=name)
+    return {task: float(r.figures[r.headline].value) for task, r in result.tasks.items()}
+
+
+def benchmark_gate(
+    *, specialty: str | Path = "anesthesiology", settings: BenchmarkConfig | None = None, batch_size: int = 16
+) -> Callable[[StageConfig, Path, Path], dict[str, Any]]:
+    """The gate: ``gate(stage, model_before, model_after) -> {"passed", "before", "after", ...}``.
+
+    Args:
+        specialty: Where the gate's task names are looked up (files work for any specialty).
+        settings: How items are asked and scored; ``limit`` is replaced by the gate's ``max_items``.
+        batch_size: Items a local model generates together.
+    """
+    base = settings or BenchmarkConfig(bootstrap_resamples=200)
+
+    def gate(stage: StageConfig, before: Path, after: Path) -> dict[str, Any]:
+        assert stage.eval_gate is not None
+        bench = Benchmark(
+            load_tasks(stage.eval_gate.tasks, specialty=specialty),
+            config=replace(base, limit=stage.eval_gate.max_items),
+        )
+        scores = {
+            "before": _score(bench, before, "before", batch_size),
+            "after": _score(bench, after, "after", batch_size),
+        }
+        mean = {k: sum(v.values()) / len(v) for k, v in scores.items()}
+        return {
+            "passed": mean["after"] >= mean["before"] - stage.eval_gate.tolerance,
+            "tasks": scores,
+            "before": round(mean["before"], 3),
+            "after": round(mean["after"], 3),
+        }
+
+    return gate
