@@ -27,6 +27,20 @@ __all__ = ["main"]
 logger = logging.getLogger("medspec")
 
 
+def _subcommand(
+    group: argparse._SubParsersAction, name: str, handler: Callable[[argparse.Namespace], int], text: str
+) -> argparse.ArgumentParser:
+    sub = group.add_parser(name, help=text, description=text)
+    sub.set_defaults(handler=handler)
+    return sub
+
+
+def _add_overrides(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help=f"override a config value, e.g. --set {example}"
+    )
+
+
 def _add_reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=list(FORMATS), help="source format (detected when omitted)")
     parser.add_argument("--encoding", help="text encoding (detected when omitted: UTF-8, UTF-8 with BOM, GB18030)")
@@ -161,10 +175,8 @@ def _vocab_extend(args: argparse.Namespace) -> int:
 
 def _vocab_commands(commands: argparse._SubParsersAction) -> None:
     vocab = commands.add_parser("vocab", help="extend a tokenizer and its model with domain vocabulary")
-    sub = vocab.add_subparsers(dest="vocab_command", required=True, metavar="COMMAND").add_parser(
-        "extend", help="extend a base model's vocabulary", description="extend a base model's vocabulary"
-    )
-    sub.set_defaults(handler=_vocab_extend)
+    subcommands = vocab.add_subparsers(dest="vocab_command", required=True, metavar="COMMAND")
+    sub = _subcommand(subcommands, "extend", _vocab_extend, "extend a base model's vocabulary")
     sub.add_argument("--base", required=True, help='a model folder, a .gguf file, or "demo" (SmolLM2-135M)')
     sub.add_argument("--gguf-file", help="the GGUF file inside --base when it is a folder")
     sub.add_argument("--corpus", required=True, nargs="+", help="data files to mine (.txt, .jsonl, ...)")
@@ -200,20 +212,12 @@ def _crossfilter_commands(commands: argparse._SubParsersAction) -> None:
     crossfilter = commands.add_parser("crossfilter", help="generate, clean, cross-score and filter instruction data")
     subcommands = crossfilter.add_subparsers(dest="crossfilter_command", required=True, metavar="COMMAND")
     text = "run (or resume) CrossFilter in a run directory"
-    sub = subcommands.add_parser("run", help=text, description=text)
-    sub.set_defaults(handler=_crossfilter_run)
+    sub = _subcommand(subcommands, "run", _crossfilter_run, text)
     sub.add_argument("--config", required=True, help="CrossFilter YAML config (see docs/crossfilter.md)")
     sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
-    sub.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set scoring.threshold.value=7",
-    )
+    _add_overrides(sub, "scoring.threshold.value=7")
     text = "apply another threshold to a run's stored scores, without any request"
-    sub = subcommands.add_parser("refilter", help=text, description=text)
-    sub.set_defaults(handler=_crossfilter_refilter)
+    sub = _subcommand(subcommands, "refilter", _crossfilter_refilter, text)
     sub.add_argument("run_dir", help="a CrossFilter run directory")
     sub.add_argument("--threshold", type=float, required=True, help="keep aggregates at or above this score")
     sub.add_argument("--quantile", action="store_true", help="read --threshold as the share of items to drop")
@@ -309,8 +313,7 @@ def _bench_commands(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="benchmark models: run, compare, human evaluation")
     subcommands = bench.add_subparsers(dest="bench_command", required=True, metavar="COMMAND")
     text = "run (or resume) a model on benchmark tasks in a run directory"
-    sub = subcommands.add_parser("run", help=text, description=text)
-    sub.set_defaults(handler=_bench_run)
+    sub = _subcommand(subcommands, "run", _bench_run, text)
     sub.add_argument("--model", required=True, help='a model folder, a .gguf file, or "demo" (SmolLM2-135M)')
     sub.add_argument("--tasks", nargs="*", help="task names of --specialty, files, or NAME=FILE (default: all)")
     sub.add_argument("--specialty", default="anesthesiology", help="where task names come from")
@@ -322,10 +325,9 @@ def _bench_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--max-new-tokens", type=int, help="longest open answer in tokens (default 512)")
     sub.add_argument("--limit", type=int, help="only the first N records of each task")
     sub.add_argument("--train-data", nargs="+", help="training files to check the benchmark items against")
-    sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a BenchmarkConfig value")
+    _add_overrides(sub, "max_new_tokens=256")
     text = "compare benchmark runs in one report, optionally with an LLM judge"
-    sub = subcommands.add_parser("compare", help=text, description=text)
-    sub.set_defaults(handler=_bench_compare)
+    sub = _subcommand(subcommands, "compare", _bench_compare, text)
     sub.add_argument("runs", nargs="+", help="run directories of `medspec bench run`")
     sub.add_argument("--out", required=True, help="folder for report.md, report.json and charts/")
     sub.add_argument("--judge", help="a local judge model (folder, .gguf or demo) for pointwise and pairwise judging")
@@ -336,8 +338,7 @@ def _bench_commands(commands: argparse._SubParsersAction) -> None:
     human = subcommands.add_parser("human", help="blinded human rating sheets out, ratings in")
     kit = human.add_subparsers(dest="human_command", required=True, metavar="COMMAND")
     text = "write blinded rating sheets (XLSX and CSV) per rater and the key"
-    sub = kit.add_parser("export", help=text, description=text)
-    sub.set_defaults(handler=_bench_human_export)
+    sub = _subcommand(kit, "export", _bench_human_export, text)
     sub.add_argument("runs", nargs="+", help="run directories whose answers are rated")
     sub.add_argument("--out", required=True, help="folder for the sheets and key.json")
     sub.add_argument("--raters", nargs="+", required=True, help="rater names (used in file names)")
@@ -347,8 +348,7 @@ def _bench_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--seed", type=int, default=0)
     sub.add_argument("--hide-reference", action="store_true", help="do not show raters the reference answer")
     text = "read filled sheets: per-model means, variance, Krippendorff's alpha, judge agreement"
-    sub = kit.add_parser("import", help=text, description=text)
-    sub.set_defaults(handler=_bench_human_import)
+    sub = _subcommand(kit, "import", _bench_human_import, text)
     sub.add_argument("sheets", nargs="+", help="filled sheets, one per rater (.xlsx or .csv)")
     sub.add_argument("--key", required=True, help="the key.json written by export")
     sub.add_argument("--out", required=True, help="folder for human.json, human.md and charts/")
@@ -388,9 +388,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text, description=text)
-        sub.set_defaults(handler=handler)
-        return sub
+        return _subcommand(commands, name, handler, text)
 
     sub = command("validate", _validate, "check data files and report every problem with file, line and field")
     sub.add_argument("files", nargs="+")
@@ -437,13 +435,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--config", required=True, help="YAML with base_model and stages")
     sub.add_argument("--specialty", default="anesthesiology", help="where eval_gate task names are looked up")
     sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
-    sub.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set stages[0].lr=1e-4",
-    )
+    _add_overrides(sub, "stages[0].lr=1e-4")
     _crossfilter_commands(commands)
     _bench_commands(commands)
 
@@ -458,13 +450,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=["no-vocab", "no-crossfilter", "no-general"],
         help="switch a component off (repeatable)",
     )
-    sub.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe config value, e.g. --set training.stages[0].lr=1e-4",
-    )
+    _add_overrides(sub, "training.stages[0].lr=1e-4")
     return parser
 
 

@@ -138,33 +138,47 @@ class _Transient(Exception):
 
 
 class HttpChatBackend:
-    """Base of the HTTP backends; subclasses implement :meth:`_headers`, :meth:`_body` and :meth:`_parse`.
+    """Base of the HTTP backends; subclasses set the class attributes and implement :meth:`_headers`, :meth:`_body`
+    and :meth:`_parse`.
 
     Args:
         model: The model name the server knows.
-        base_url: The API's root URL.
-        api_key: The key, or None for servers that need none (a local vLLM or Ollama).
-        name: Name in provenance, reports and cache keys.
+        base_url: The API's root URL; the provider's own (``default_base_url``) when omitted.
+        api_key_env: Environment variable holding the key. Defaults to the provider's variable (``key_variable``)
+            for the provider's own URL, where a key is required, and to no key for any other server (a local vLLM or
+            Ollama), so a key is never sent to a server it was not meant for.
+        name: Name in provenance, reports and cache keys; ``<kind>:<model>`` by default.
         max_concurrency: Requests in flight at once.
         timeout_s: Longest wait, in seconds, to connect, to send, and for each part of the response.
         retry: When to retry.
         cache: Where answers are kept; consulted before each request, written as each answer arrives.
+
+    Raises:
+        ConfigError: When the key's variable is required but not set.
     """
 
-    endpoint = ""
+    endpoint = ""  # the request path under base_url
+    default_base_url = ""  # the provider's own API root
+    key_variable = ""  # the provider's key variable
+    kind = ""  # the default name's prefix
 
     def __init__(
         self,
         model: str,
         *,
-        base_url: str,
-        api_key: str | None,
-        name: str,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        name: str | None = None,
         max_concurrency: int = 8,
         timeout_s: float = 60.0,
         retry: RetryPolicy | None = None,
         cache: RequestCache | None = None,
     ) -> None:
+        base_url = base_url or self.default_base_url
+        official = base_url.rstrip("/") == self.default_base_url
+        variable = api_key_env or (self.key_variable if official else None)
+        api_key = api_key_from_env(variable, required=official or api_key_env is not None)
+        name = name or f"{self.kind}:{model}"
         if max_concurrency < 1:
             raise ConfigError("max_concurrency", f"must be at least 1, got {max_concurrency}")
         if timeout_s <= 0:

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from medspec.llm._http import HttpChatBackend, RetryPolicy, api_key_from_env
+from medspec.llm._http import HttpChatBackend
 from medspec.llm.base import Chat, Completion, GenerationParams
-from medspec.llm.cache import RequestCache
 
 __all__ = ["ANTHROPIC_BASE_URL", "ANTHROPIC_VERSION", "AnthropicBackend"]
 
@@ -30,47 +29,15 @@ ANTHROPIC_VERSION = "2023-06-01"
 class AnthropicBackend(HttpChatBackend):
     """Messages (``POST {base_url}/v1/messages``).
 
-    Args:
-        model: The model name (``"claude-3-5-haiku-latest"``).
-        base_url: The API root.
-        api_key_env: Environment variable holding the key. Defaults to ``ANTHROPIC_API_KEY`` for Anthropic's own
-            URL (where it is required) and to no key for any other server.
-        name: Name in provenance, reports and cache keys; ``anthropic:<model>`` by default.
-        max_concurrency: Requests in flight at once.
-        timeout_s: Longest wait, in seconds, to connect, to send, and for each part of the response.
-        retry: When to retry (429, 5xx, 529, timeouts, malformed bodies).
-        cache: A :class:`~medspec.llm.cache.RequestCache`; answered requests are never sent again.
-
-    Raises:
-        ConfigError: When the key's variable is required but not set.
+    Arguments as :class:`~medspec.llm._http.HttpChatBackend`; the key comes from ``ANTHROPIC_API_KEY`` for
+    Anthropic's own URL. Retries include 529 "overloaded".
     """
 
     endpoint = "/v1/messages"
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str = ANTHROPIC_BASE_URL,
-        api_key_env: str | None = None,
-        name: str | None = None,
-        max_concurrency: int = 8,
-        timeout_s: float = 60.0,
-        retry: RetryPolicy | None = None,
-        cache: RequestCache | None = None,
-    ) -> None:
-        official = base_url.rstrip("/") == ANTHROPIC_BASE_URL
-        variable = api_key_env or ("ANTHROPIC_API_KEY" if official else None)
-        super().__init__(
-            model,
-            base_url=base_url,
-            api_key=api_key_from_env(variable, required=official or api_key_env is not None),
-            name=name or f"anthropic:{model}",
-            max_concurrency=max_concurrency,
-            timeout_s=timeout_s,
-            retry=retry,
-            cache=cache,
-        )
+    default_base_url = ANTHROPIC_BASE_URL
+    key_variable = "ANTHROPIC_API_KEY"
+    kind = "anthropic"
 
     def _headers(self, api_key: str | None) -> dict[str, str]:
         headers = {"anthropic-version": ANTHROPIC_VERSION}

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from medspec.llm._http import HttpChatBackend, RetryPolicy, api_key_from_env
+from medspec.llm._http import HttpChatBackend
 from medspec.llm.base import Chat, Completion, GenerationParams
-from medspec.llm.cache import RequestCache
 
 __all__ = ["OPENAI_BASE_URL", "OpenAIBackend"]
 
@@ -28,49 +27,19 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 class OpenAIBackend(HttpChatBackend):
-    """Chat completions (``POST {base_url}/chat/completions``).
+    """Chat completions (``POST {base_url}/chat/completions``) on OpenAI or any compatible server (vLLM, Ollama,
+    DeepSeek, ...).
 
-    Args:
-        model: The model name the server knows (``"gpt-4o-mini"``, ``"deepseek-chat"``, a vLLM model path).
-        base_url: The API root, ending in ``/v1`` for most servers.
-        api_key_env: Environment variable holding the key. Defaults to ``OPENAI_API_KEY`` for OpenAI's own URL
-            (where it is required) and to no key for any other server.
-        name: Name in provenance, reports and cache keys; ``openai:<model>`` by default.
-        max_concurrency: Requests in flight at once.
-        timeout_s: Longest wait, in seconds, to connect, to send, and for each part of the response.
-        retry: When to retry (429, 5xx, timeouts, malformed bodies).
-        cache: A :class:`~medspec.llm.cache.RequestCache`; answered requests are never sent again.
-
-    Raises:
-        ConfigError: When the key's variable is required but not set.
+    Arguments as :class:`~medspec.llm._http.HttpChatBackend`; the key comes from ``OPENAI_API_KEY`` for OpenAI's
+    own URL. ``base_url`` ends in ``/v1`` for most servers; ``model`` is the name the server knows
+    (``"gpt-4o-mini"``, ``"deepseek-chat"``, a vLLM model path).
     """
 
     endpoint = "/chat/completions"
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str = OPENAI_BASE_URL,
-        api_key_env: str | None = None,
-        name: str | None = None,
-        max_concurrency: int = 8,
-        timeout_s: float = 60.0,
-        retry: RetryPolicy | None = None,
-        cache: RequestCache | None = None,
-    ) -> None:
-        official = base_url.rstrip("/") == OPENAI_BASE_URL
-        variable = api_key_env or ("OPENAI_API_KEY" if official else None)
-        super().__init__(
-            model,
-            base_url=base_url,
-            api_key=api_key_from_env(variable, required=official or api_key_env is not None),
-            name=name or f"openai:{model}",
-            max_concurrency=max_concurrency,
-            timeout_s=timeout_s,
-            retry=retry,
-            cache=cache,
-        )
+    default_base_url = OPENAI_BASE_URL
+    key_variable = "OPENAI_API_KEY"
+    kind = "openai"
 
     def _headers(self, api_key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"} if api_key else {}

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from medspec.errors import ConfigError
-from medspec.llm._http import RetryPolicy
+from medspec.llm._http import HttpChatBackend, RetryPolicy
 from medspec.llm.base import ChatBackend
 from medspec.llm.cache import CachedBackend, RequestCache
 
@@ -133,12 +133,10 @@ def _retry(config: BackendConfig) -> RetryPolicy:
     )
 
 
-def _openai(config: BackendConfig, cache: RequestCache | None) -> ChatBackend:
-    from medspec.llm.openai import OPENAI_BASE_URL, OpenAIBackend
-
-    return OpenAIBackend(
+def _http(backend_class: type[HttpChatBackend], config: BackendConfig, cache: RequestCache | None) -> ChatBackend:
+    return backend_class(
         config.model,
-        base_url=config.base_url or OPENAI_BASE_URL,
+        base_url=config.base_url,
         api_key_env=config.api_key_env,
         name=config.display_name,
         max_concurrency=config.max_concurrency,
@@ -146,21 +144,18 @@ def _openai(config: BackendConfig, cache: RequestCache | None) -> ChatBackend:
         retry=_retry(config),
         cache=cache,
     )
+
+
+def _openai(config: BackendConfig, cache: RequestCache | None) -> ChatBackend:
+    from medspec.llm.openai import OpenAIBackend
+
+    return _http(OpenAIBackend, config, cache)
 
 
 def _anthropic(config: BackendConfig, cache: RequestCache | None) -> ChatBackend:
-    from medspec.llm.anthropic import ANTHROPIC_BASE_URL, AnthropicBackend
+    from medspec.llm.anthropic import AnthropicBackend
 
-    return AnthropicBackend(
-        config.model,
-        base_url=config.base_url or ANTHROPIC_BASE_URL,
-        api_key_env=config.api_key_env,
-        name=config.display_name,
-        max_concurrency=config.max_concurrency,
-        timeout_s=config.timeout_s,
-        retry=_retry(config),
-        cache=cache,
-    )
+    return _http(AnthropicBackend, config, cache)
 
 
 def _transformers(config: BackendConfig, cache: RequestCache | None) -> ChatBackend:
