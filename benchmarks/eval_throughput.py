@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from tiny_llama import tiny_llama
 
 from medspec.bench.metrics import segmentation
 from medspec.bench.results import Prediction
@@ -38,22 +39,6 @@ from medspec.model_loading import load_model_and_tokenizer
 
 RESULTS = Path(__file__).parent / "results"
 BATCH = 16
-
-
-def tiny_llama(vocab_size: int) -> torch.nn.Module:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=vocab_size,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-    )
-    return LlamaForCausalLM(config).eval()
 
 
 def generation_speed(model: torch.nn.Module, tokenizer: object, chats: list, tokens: int, every: int) -> dict:

@@ -32,7 +32,8 @@ HYPERPARAMETERS = {"batch_size": 2, "max_length": 1024, "lr": 2e-5, "seed": 0}
 
 def prepare_models(scratch: Path) -> dict[str, Path]:
     """A tiny random Llama folder and a plain (safetensors) copy of SmolLM2-135M, made once."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from tiny_llama import tiny_llama
+    from transformers import AutoTokenizer
 
     from medspec.chat import ensure_chat_template
     from medspec.model_loading import load_model_and_tokenizer
@@ -45,16 +46,7 @@ def prepare_models(scratch: Path) -> dict[str, Path]:
     tokenizer = AutoTokenizer.from_pretrained(CACHE)
     ensure_chat_template(tokenizer)
     tokenizer.save_pretrained(tiny)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-    )
-    LlamaForCausalLM(config).save_pretrained(tiny)
+    tiny_llama(len(tokenizer)).save_pretrained(tiny)
     return {"tiny-llama": tiny, "SmolLM2-135M": CACHE}
 
 
