@@ -15,13 +15,14 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
+HELPERS = {Path(__file__).name, "tiny_llama.py", "latency_server.py"}  # modules the benchmarks import
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="*", help="script names without .py")
     args = parser.parse_args()
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name not in {Path(__file__).name, "tiny_llama.py"})
+    scripts = sorted(p for p in HERE.glob("*.py") if p.name not in HELPERS)
     if args.only:
         scripts = [p for p in scripts if p.stem in args.only]
     rows = ["| benchmark | status | seconds | headline |", "|---|---|---:|---|"]
