@@ -65,7 +65,8 @@ class BenchmarkConfig:
         prompts: How items are asked.
         bootstrap_resamples: Resamples per confidence interval.
         confidence: Coverage of the confidence intervals.
-        num_proc: Processes for jieba segmentation when scoring large tasks.
+        num_proc: Processes for jieba segmentation when scoring large tasks (at least 2,000 new texts); ``None``
+            for one per CPU.
         decontamination_ngram: Character n-gram length for the training-data overlap check.
         decontamination_threshold: Overlap coefficient at which a benchmark item counts as seen in training.
     """
@@ -82,7 +83,7 @@ class BenchmarkConfig:
     prompts: PromptTemplates = field(default_factory=PromptTemplates)
     bootstrap_resamples: int = 1000
     confidence: float = 0.95
-    num_proc: int = 1
+    num_proc: int | None = None
     decontamination_ngram: int = 10
     decontamination_threshold: float = 0.5
 
@@ -90,7 +91,7 @@ class BenchmarkConfig:
         if self.choice_mode not in ("generate", "likelihood"):
             raise ConfigError("choice_mode", f"expected generate or likelihood, got {self.choice_mode!r}")
         for name in ("max_new_tokens", "choice_max_new_tokens", "save_every", "bootstrap_resamples", "num_proc"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
         if self.limit is not None and self.limit < 1:
             raise ConfigError("limit", f"must be at least 1 (or null for all records), got {self.limit}")

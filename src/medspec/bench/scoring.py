@@ -60,13 +60,13 @@ class ScoringOptions:
         resamples: Bootstrap resamples per figure.
         confidence: Coverage of the intervals.
         seed: Bootstrap seed.
-        num_proc: Processes for jieba segmentation of large tasks.
+        num_proc: Processes for jieba segmentation of large tasks; ``None`` for one per CPU.
     """
 
     resamples: int = 1000
     confidence: float = 0.95
     seed: int = 0
-    num_proc: int = 1
+    num_proc: int | None = None
 
 
 def _estimate(values: Sequence[float], groups: Sequence[str], options: ScoringOptions) -> Estimate:
@@ -75,7 +75,7 @@ def _estimate(values: Sequence[float], groups: Sequence[str], options: ScoringOp
     )
 
 
-def _generation_scores(answers: list[str], references: list[str], num_proc: int) -> list[dict[str, float]]:
+def _generation_scores(answers: list[str], references: list[str], num_proc: int | None) -> list[dict[str, float]]:
     """Per-item scores of every generation figure, keyed by display name."""
     # evaluate (and datasets under it) takes seconds to import; only scoring needs it, not `import medspec.bench`
     from medspec.bench.metrics import ChineseBLEU, ChineseGLEU, ChineseROUGE, Distinct

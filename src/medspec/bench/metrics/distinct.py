@@ -43,7 +43,7 @@ class Distinct(InMemoryMetric):
         )
 
     def _compute(
-        self, predictions: list[str], per_response: bool = True, per_sample: bool = False, num_proc: int = 1
+        self, predictions: list[str], per_response: bool = True, per_sample: bool = False, num_proc: int | None = 1
     ) -> dict[str, Any]:
         answers = segment_all(predictions, num_proc=num_proc)
         if not per_response:

@@ -54,7 +54,7 @@ class ChineseGLEU(InMemoryMetric):
         )
 
     def _compute(
-        self, predictions: list[str], references: list[str], per_sample: bool = False, num_proc: int = 1
+        self, predictions: list[str], references: list[str], per_sample: bool = False, num_proc: int | None = 1
     ) -> dict[str, Any]:
         hypotheses = segment_all(predictions, num_proc=num_proc)
         targets = segment_all(references, num_proc=num_proc)

@@ -110,7 +110,7 @@ class ChineseROUGE(InMemoryMetric):
         references: list[str],
         exclusive: bool = True,
         per_sample: bool = False,
-        num_proc: int = 1,
+        num_proc: int | None = 1,
     ) -> dict[str, Any]:
         hypotheses = segment_all(predictions, num_proc=num_proc)
         targets = segment_all(references, num_proc=num_proc)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import jieba
 
-__all__ = ["clear_cache", "segment", "segment_all"]
+__all__ = ["clear_cache", "segment", "segment_all", "usable_cpus"]
 
 # jieba logs its dictionary loading at DEBUG on a handler of its own; keep the terminal for medspec's messages.
 jieba.setLogLevel(logging.WARNING)
@@ -60,13 +61,19 @@ def _cut_chunk(texts: list[str]) -> list[tuple[str, ...]]:
     return [_cut(text) for text in texts]
 
 
-def segment_all(texts: Sequence[str], *, num_proc: int = 1) -> list[tuple[str, ...]]:
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the platform has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def segment_all(texts: Sequence[str], *, num_proc: int | None = 1) -> list[tuple[str, ...]]:
     """Segment many texts, in ``num_proc`` worker processes when enough of them are not cached yet.
 
     Args:
         texts: The texts.
-        num_proc: Worker processes; 1 segments in this process. Workers are forked where the platform allows (they
-            inherit jieba's loaded dictionary) and only run jieba.
+        num_proc: Worker processes; 1 segments in this process, ``None`` uses every CPU (:func:`usable_cpus`).
+            Workers are forked where the platform allows (they inherit jieba's loaded dictionary) and only run
+            jieba.
 
     Returns:
         One token tuple per text, in order; the results also fill the cache of :func:`segment`.
@@ -78,6 +85,7 @@ def segment_all(texts: Sequence[str], *, num_proc: int = 1) -> list[tuple[str, .
         >>> segment_all(["全身麻醉", "局部麻醉"])
         [('全身', '麻醉'), ('局部', '麻醉')]
     """
+    num_proc = usable_cpus() if num_proc is None else num_proc
     if num_proc < 1:
         raise ValueError(f"num_proc must be at least 1, got {num_proc}")
     todo = [text for text in dict.fromkeys(texts) if text not in _CACHE]
