@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).parents[1]
 RESULTS = Path(__file__).parent / "results"
 CACHE = ROOT / ".cache" / "smollm2-135m-instruct"
-HYPERPARAMETERS = {"batch_size": 2, "max_length": 1024, "lr": 2e-5, "seed": 0}
+# TRL's SFTConfig turns activation checkpointing on by default; both trainers get the same setting here.
+HYPERPARAMETERS = {"batch_size": 2, "max_length": 1024, "lr": 2e-5, "seed": 0, "activation_checkpointing": False}
 
 
 def prepare_models(scratch: Path) -> dict[str, Path]:
@@ -81,6 +82,7 @@ def run_medspec(model_dir: Path, steps: int, out: Path) -> dict:
         batch_size=HYPERPARAMETERS["batch_size"],
         max_seq_length=HYPERPARAMETERS["max_length"],
         packing=True,
+        gradient_checkpointing=HYPERPARAMETERS["activation_checkpointing"],
         warmup=0.0,
         logging_steps=steps,
         save_steps=10 * steps,
@@ -139,6 +141,7 @@ def run_trl(model_dir: Path, steps: int, out: Path) -> dict:
         learning_rate=HYPERPARAMETERS["lr"],
         max_length=HYPERPARAMETERS["max_length"],
         packing=True,
+        activation_checkpointing=HYPERPARAMETERS["activation_checkpointing"],
         bf16=False,
         seed=HYPERPARAMETERS["seed"],
         logging_steps=steps,
