@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from medspec.bench.criteria import Criterion
-from medspec.data.io import atomic_write_text, detect_encoding
+from medspec.data.io import atomic_write_text
+from medspec.data.rows import detect_encoding
 
 __all__ = ["SHEET", "read_rows", "write_csv", "write_xlsx"]
 

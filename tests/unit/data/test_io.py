@@ -6,7 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from medspec.data.io import AppendLog, RecordReader, atomic_write_text, detect_encoding, read_records, write_records
+from medspec.data.io import AppendLog, RecordReader, atomic_write_text, read_records, write_records
+from medspec.data.rows import detect_encoding
 from medspec.data.schema import Document, Instruction
 
 PAIR = {"instruction": "什么是MAC？", "output": "最低肺泡有效浓度。"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from medspec.data import io as data_io
+from medspec.data import rows as data_rows
 from medspec.data.io import RecordReader, read_records
 from medspec.errors import InvalidDataError
 
@@ -25,7 +25,7 @@ def test_corpus_is_large_and_fully_described():
 def test_malformed_file(name, monkeypatch):
     case = EXPECTED[name]
     if "max_line_bytes" in case:
-        monkeypatch.setattr(data_io, "MAX_LINE_BYTES", case["max_line_bytes"])
+        monkeypatch.setattr(data_rows, "MAX_LINE_BYTES", case["max_line_bytes"])
     reader = RecordReader(CORPUS / name, encoding=case.get("encoding"))
     if case.get("raises"):
         with pytest.raises(InvalidDataError) as info:
