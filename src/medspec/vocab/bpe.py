@@ -11,6 +11,13 @@ Two families are handled:
 New tokens get ids after every existing id (special tokens included), so every old token keeps its id; new merges
 come after the old ones, so text that the new tokens do not cover is tokenised exactly as before.
 
+Added tokens (special tokens such as ``<|im_start|>``) need care. ``tokenizers`` does not honour the ``id`` an added
+token has in ``tokenizer.json``: one its model's vocabulary does not hold is numbered from the *count* of vocabulary
+entries. Llama-3 and Qwen keep their special tokens outside the vocabulary, right after it, so growing the vocabulary
+would renumber every special token onto a new token's id. The extended ``tokenizer.json`` therefore also lists each
+such added token in the model's vocabulary at its own id, which is where ``tokenizers`` then finds it; the added
+tokens are still matched before the model runs, and no merge produces them.
+
 Example:
     >>> import json
     >>> from tokenizers import Tokenizer, models, pre_tokenizers
@@ -88,10 +95,10 @@ class BpeVocabulary:
         self.metaspace = not self.byte_level and any(
             p.get("type") == "Metaspace" or p.get("content") == SPACE or p.get("prepend") == SPACE for p in parts
         )
-        added_ids = [t["id"] for t in tokenizer_json.get("added_tokens", [])]
-        self.first_new_id = max([*self._vocab.values(), *added_ids]) + 1
+        self._added = {t["content"]: t["id"] for t in tokenizer_json.get("added_tokens", [])}
+        self.first_new_id = max([*self._vocab.values(), *self._added.values()]) + 1
         atoms = (lambda token: list(token)) if self.byte_level else None
-        self.planner = MergePlanner(self._vocab.__contains__, atoms=atoms)
+        self.planner = MergePlanner(lambda token: token in self._vocab or token in self._added, atoms=atoms)
 
     @property
     def family(self) -> str:
@@ -142,6 +149,8 @@ class BpeVocabulary:
         kept = set(tokens)
         data = copy.deepcopy(self._json)
         model = data["model"]
+        for content, token_id in self._added.items():
+            model["vocab"].setdefault(content, token_id)  # pins the id (see the module docstring)
         for offset, token in enumerate(tokens):
             model["vocab"][token] = self.first_new_id + offset
         merges = [m for m in self.planner.merges if m.result in kept]

@@ -29,6 +29,7 @@ from medspec.data.io import atomic_write_text
 from medspec.errors import ConfigError
 from medspec.vocab.adapters import VOCAB_RECORD
 from medspec.vocab.bpe import BpeVocabulary
+from medspec.vocab.check import VocabCheck
 from medspec.vocab.init import InitMethod, resize_and_initialize
 from medspec.vocab.mining import Candidate, jieba_words, rank_candidates, train_sentencepiece
 from medspec.vocab.report import vocabulary_report
@@ -123,6 +124,9 @@ class VocabExtension:
         config: The configuration used.
         family: ``sentencepiece``, ``byte-level``, ``metaspace`` or ``character``.
         sentencepiece_model: The extended ``tokenizer.model`` bytes, for the SentencePiece family.
+        embedding_rows: The model's embedding rows after :meth:`resize_model`.
+        check: The guarantees checked on the saved output, when :func:`~medspec.vocab.checkpoint.extend_checkpoint`
+            wrote it.
     """
 
     tokenizer: Any
@@ -134,6 +138,7 @@ class VocabExtension:
     family: str
     sentencepiece_model: bytes | None = None
     embedding_rows: int | None = field(default=None, init=False)
+    check: VocabCheck | None = field(default=None, init=False)
 
     @property
     def new_token_ids(self) -> list[int]:
@@ -149,6 +154,7 @@ class VocabExtension:
             method=self.config.init,
             pad_to_multiple_of=self.config.pad_to_multiple_of,
             seed=self.config.seed,
+            base_vocab_size=min(self.new_token_ids, default=len(self.base_tokenizer)),
         )
         return model
 
@@ -295,7 +301,11 @@ class _Builder:
         self, candidates: Sequence[Candidate], *, limit: int, excluded: set[str]
     ) -> tuple[BpeVocabulary | SentencePieceVocabulary, dict[str, str]]:
         """Add candidates in order until ``limit`` new tokens, skipping excluded tokens and known ones."""
-        vocab = SentencePieceVocabulary(self.sp_model) if self.sp_model else BpeVocabulary(self.base_json)
+        vocab = (
+            SentencePieceVocabulary(self.sp_model, added_tokens=self.base_json.get("added_tokens", []))
+            if self.sp_model
+            else BpeVocabulary(self.base_json)
+        )
         sources: dict[str, str] = {}
         for candidate in candidates:
             if len(vocab.new_tokens) >= limit:

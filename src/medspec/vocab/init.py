@@ -10,7 +10,8 @@ Three initialisations:
 
 Input embeddings and, when it is not tied to them, the output layer (``lm_head``) are initialised the same way. The
 matrices are padded to a multiple of ``pad_to_multiple_of`` rows for faster matrix multiplies; padding rows get
-the old mean and are never produced by the tokenizer.
+the old mean and are never produced by the tokenizer. A model already padded past its tokenizer (Qwen's 151,936
+rows for 151,669 tokens) lends its unused rows to the first new tokens; every row of a base token stays as it was.
 
 Example:
     >>> import torch
@@ -38,13 +39,14 @@ INIT_METHODS: tuple[str, ...] = ("subtoken_mean", "mean", "random")
 
 def _fill(
     weight: torch.Tensor,
+    base_rows: int,
     old_rows: int,
     new_ids: Sequence[int],
     sub_token_ids: Sequence[Sequence[int]],
     method: str,
     generator: torch.Generator,
 ) -> None:
-    old = weight[:old_rows].float()  # (V_old, D)
+    old = weight[:base_rows].float()  # (V_base, D): the rows of tokens the base tokenizer produces
     ids = torch.tensor(list(new_ids), dtype=torch.long)
     if method == "subtoken_mean":
         lengths = torch.tensor([len(s) for s in sub_token_ids], dtype=torch.float32)  # (N,)
@@ -71,16 +73,19 @@ def resize_and_initialize(
     method: InitMethod = "subtoken_mean",
     pad_to_multiple_of: int | None = 64,
     seed: int = 0,
+    base_vocab_size: int | None = None,
 ) -> int:
     """Grow the model's embeddings (and untied output layer) and initialise the rows of the new tokens.
 
     Args:
         model: A ``PreTrainedModel`` with input (and output) embeddings.
-        new_ids: Ids of the new tokens, all at or past the model's current vocabulary size.
+        new_ids: Ids of the new tokens, all at or past ``base_vocab_size``.
         sub_token_ids: For each new token, the old ids of the pieces it used to be split into.
         method: One of :data:`INIT_METHODS`.
         pad_to_multiple_of: Round the row count up to a multiple of this; None for exactly the needed rows.
         seed: Seed of the ``random`` method.
+        base_vocab_size: Ids below this are the base tokenizer's: their rows are kept and give the statistics of
+            ``mean`` and ``random``. Defaults to the model's row count; smaller when the model has unused rows.
 
     Returns:
         The new number of embedding rows.
@@ -95,15 +100,18 @@ def resize_and_initialize(
     if method == "subtoken_mean" and any(len(s) == 0 for s in sub_token_ids):
         raise ValueError("every new token needs at least one sub-token for subtoken_mean")
     old_rows = model.get_input_embeddings().weight.shape[0]
-    if any(i < old_rows for i in new_ids):
-        raise ValueError(f"new ids must be at least the current vocabulary size {old_rows}")
+    base_rows = old_rows if base_vocab_size is None else base_vocab_size
+    if not 0 < base_rows <= old_rows:
+        raise ValueError(f"base_vocab_size must be between 1 and the model's {old_rows} rows, got {base_rows}")
+    if any(i < base_rows for i in new_ids):
+        raise ValueError(f"new ids must be at least the base vocabulary size {base_rows}")
     needed = max([old_rows - 1, *new_ids]) + 1
     model.resize_token_embeddings(needed, pad_to_multiple_of=pad_to_multiple_of, mean_resizing=False)
     generator = torch.Generator().manual_seed(seed)
     input_weight = model.get_input_embeddings().weight
     output = model.get_output_embeddings()
     with torch.no_grad():
-        _fill(input_weight, old_rows, new_ids, sub_token_ids, method, generator)
+        _fill(input_weight, base_rows, old_rows, new_ids, sub_token_ids, method, generator)
         if output is not None and output.weight is not input_weight:
-            _fill(output.weight, old_rows, new_ids, sub_token_ids, method, generator)
+            _fill(output.weight, base_rows, old_rows, new_ids, sub_token_ids, method, generator)
     return int(input_weight.shape[0])

@@ -5,6 +5,10 @@ SentencePiece model merges the adjacent pair whose concatenation is a piece with
 multi-character piece needs its halves to be pieces too (added first when missing) and a score below every
 existing piece, which keeps the segmentation of text the new pieces do not cover unchanged.
 
+A tokenizer can hold added tokens past the proto's last piece (a ``<pad>`` at 32000 in many Llama-2 fine-tunes).
+Those ids must not go to new pieces, so each such token becomes a piece at its own id first: a control piece for a
+special token (never produced from text), a user-defined piece otherwise (matched whole, as an added token is).
+
 Example:
     >>> import io, sentencepiece as spm
     >>> buffer = io.BytesIO()
@@ -20,6 +24,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from sentencepiece import sentencepiece_model_pb2 as model_pb2
 
 from medspec.errors import ConfigError
@@ -30,6 +37,8 @@ __all__ = ["SentencePieceVocabulary"]
 
 _BPE = 2  # TrainerSpec.ModelType.BPE
 _NORMAL = 1  # SentencePiece.Type.NORMAL
+_CONTROL = 3
+_USER_DEFINED = 4
 
 
 class SentencePieceVocabulary:
@@ -37,23 +46,41 @@ class SentencePieceVocabulary:
 
     Args:
         model_proto: The serialized model (the bytes of ``tokenizer.model``).
+        added_tokens: The tokenizer's added tokens (``tokenizer.json``'s ``added_tokens``: ``content``, ``id``,
+            ``special``); those past the proto's last piece are pinned to their ids as pieces.
 
     Raises:
         ConfigError: For a unigram model, whose pieces are scored log-probabilities that appended pieces cannot be
-            given without retraining; extend its ``tokenizer.json`` instead, or retrain.
+            given without retraining (extend its ``tokenizer.json`` instead, or retrain), or for added tokens whose
+            ids leave a gap after the proto's last piece, which a proto cannot express.
     """
 
     family = "sentencepiece"
 
-    def __init__(self, model_proto: bytes) -> None:
+    def __init__(self, model_proto: bytes, *, added_tokens: Sequence[Mapping[str, Any]] = ()) -> None:
         self._proto = model_pb2.ModelProto()
         self._proto.ParseFromString(model_proto)
         if self._proto.trainer_spec.model_type != _BPE:
             raise ConfigError("tokenizer.model", "only BPE SentencePiece models can be extended by appending pieces")
+        self._pin_added_tokens(added_tokens)
         pieces = {p.piece for p in self._proto.pieces}
         self._lowest_score = min(p.score for p in self._proto.pieces)
         self.first_new_id = len(self._proto.pieces)
         self.planner = MergePlanner(pieces.__contains__)
+
+    def _pin_added_tokens(self, added_tokens: Sequence[Mapping[str, Any]]) -> None:
+        for token in sorted((t for t in added_tokens if t["id"] >= len(self._proto.pieces)), key=lambda t: t["id"]):
+            if token["id"] != len(self._proto.pieces):
+                raise ConfigError(
+                    "tokenizer.model",
+                    f"added token {token['content']!r} has id {token['id']}, but the proto ends at id "
+                    f"{len(self._proto.pieces) - 1}: a SentencePiece model cannot leave a gap; extend the "
+                    "tokenizer.json instead (family: bpe)",
+                )
+            entry = self._proto.pieces.add()
+            entry.piece = token["content"]
+            entry.type = _CONTROL if token.get("special", True) else _USER_DEFINED
+            entry.score = 0.0
 
     def units(self, surface: str) -> list[str]:
         """The characters of a surface string (SentencePiece notation: ``▁`` for a space)."""

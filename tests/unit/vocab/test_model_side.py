@@ -58,11 +58,25 @@ def test_other_initialisations(method):
         assert not torch.allclose(new_rows[0], new_rows[1])
 
 
+def test_a_model_padded_past_its_tokenizer_lends_its_unused_rows():
+    model = tiny_llama(110)  # 100 tokens in the tokenizer, 10 unused rows, as Qwen's model has
+    old = model.get_input_embeddings().weight.detach().clone()
+    new_ids = list(range(100, 120))
+    rows = resize_and_initialize(
+        model, new_ids=new_ids, sub_token_ids=[[1, 2]] * 20, base_vocab_size=100, pad_to_multiple_of=None
+    )
+    weight = model.get_input_embeddings().weight
+    assert rows == 120 and torch.equal(weight[:100], old[:100])
+    assert torch.allclose(weight[new_ids], old[[1, 2]].mean(0).expand(20, -1), atol=1e-6)
+    with pytest.raises(ValueError, match="at least the base vocabulary size 100"):
+        resize_and_initialize(model, new_ids=[99], sub_token_ids=[[1]], base_vocab_size=100)
+
+
 def test_resize_rejects_bad_input():
     model = tiny_llama(50)
     with pytest.raises(ValueError, match="unknown initialisation"):
         resize_and_initialize(model, new_ids=[50], sub_token_ids=[[1]], method="zeros")
-    with pytest.raises(ValueError, match="at least the current vocabulary size"):
+    with pytest.raises(ValueError, match="at least the base vocabulary size"):
         resize_and_initialize(model, new_ids=[10], sub_token_ids=[[1]])
 
 
