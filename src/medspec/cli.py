@@ -17,7 +17,7 @@ from pathlib import Path
 from medspec import __version__
 from medspec.data.dedup import Decontaminator, deduplicate
 from medspec.data.formats import FORMATS
-from medspec.data.io import RecordReader, read_records, write_jsonl, write_records
+from medspec.data.io import ReadOptions, RecordReader, read_records, write_jsonl, write_records
 from medspec.data.privacy import Deidentifier
 from medspec.data.schema import Record
 from medspec.errors import InvalidDataError, MedspecError
@@ -43,21 +43,55 @@ def _add_overrides(parser: argparse.ArgumentParser, example: str) -> None:
     )
 
 
+def _add_selection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="KEY=COLUMN",
+        help="read the file's COLUMN as the record key KEY, e.g. --map instruction=问题 --map output=回答",
+    )
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="keep records whose field (or kept source field, dotted: _meta.core) has the value; != negates",
+    )
+    parser.add_argument("--language", choices=["zh", "en"], default="zh", help="language of a bilingual source")
+
+
 def _add_reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=list(FORMATS), help="source format (detected when omitted)")
     parser.add_argument("--encoding", help="text encoding (detected when omitted: UTF-8, UTF-8 with BOM, GB18030)")
+    _add_selection_options(parser)
+
+
+def _read_options(args: argparse.Namespace) -> ReadOptions:
+    return ReadOptions.from_pairs(
+        columns=args.map,
+        format=getattr(args, "format", None),
+        encoding=getattr(args, "encoding", None),
+        where=args.where,
+        language=args.language,
+    )
+
+
+def _reader_summary(reader: RecordReader) -> str:
+    counts = ", ".join(f"{n} {t}" for t, n in sorted(reader.counts.items())) or "no records"
+    unselected = f"; {reader.unselected} left out by --where" if reader.unselected else ""
+    return (
+        f"format {reader.format or 'unknown'}, encoding {reader.encoding}: {counts}; "
+        f"{len(reader.rejects)} invalid row(s){unselected}"
+    )
 
 
 def _validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
-        reader = RecordReader(path, format=args.format, encoding=args.encoding)
+        reader = RecordReader(path, _read_options(args))
         records = list(reader)
-        counts = ", ".join(f"{n} {t}" for t, n in sorted(reader.counts.items())) or "no records"
-        print(
-            f"{path}: format {reader.format or 'unknown'}, encoding {reader.encoding}: {counts}; "
-            f"{len(reader.rejects)} invalid row(s)"
-        )
+        print(f"{path}: {_reader_summary(reader)}")
         for error in reader.errors:
             print(f"  {error.describe()}")
         status = status or (1 if reader.errors or not records else 0)
@@ -65,13 +99,20 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    reader = RecordReader(args.input, format=args.format, encoding=args.encoding)
-    records = list(reader)
+    reader = RecordReader(args.input, _read_options(args))
+    output = Path(args.output)
+    partial = output.with_name(f".{output.name}.partial")  # streamed here, put in place only when all is well
+    count = write_records(partial, reader)
     if reader.errors and not args.skip_invalid:
+        partial.unlink()
         print(InvalidDataError(reader.errors, shown=50), file=sys.stderr)
         print("nothing written; fix the rows above or pass --skip-invalid to write the valid ones", file=sys.stderr)
         return 1
-    count = write_records(args.output, records)
+    if not count:
+        partial.unlink()
+        print(f"{args.input}: no records to write ({_reader_summary(reader)}); nothing written", file=sys.stderr)
+        return 1
+    partial.replace(output)
     print(f"{args.output}: wrote {count} records ({reader.format} -> medspec)")
     if reader.rejects:
         rejects_path = Path(args.output).with_suffix(".rejects.jsonl")
@@ -89,7 +130,7 @@ def _specialties(args: argparse.Namespace) -> int:
 
 
 def _read_many(paths: Sequence[str], fmt: str | None) -> list[Record]:
-    return [record for path in paths for record in read_records(path, format=fmt)]
+    return [record for path in paths for record in read_records(path, ReadOptions(format=fmt))]
 
 
 def _dedup(args: argparse.Namespace) -> int:
@@ -256,7 +297,8 @@ def _bench_run(args: argparse.Namespace) -> int:
 
     given = {"choice_mode": args.choice_mode, "max_new_tokens": args.max_new_tokens, "limit": args.limit}
     config = from_dict(BenchmarkConfig, apply_overrides({k: v for k, v in given.items() if v is not None}, args.set))
-    benchmark = Benchmark(load_tasks(args.tasks or None, specialty=args.specialty), config=config)
+    tasks = load_tasks(args.tasks or None, specialty=args.specialty, options=_read_options(args), breakdown=args.by)
+    benchmark = Benchmark(tasks, config=config)
     name = args.name or Path(args.model).name
     backend = TransformersBackend.from_pretrained(args.model, device=args.device, batch_size=args.batch_size, name=name)
     training = _read_many(args.train_data, None) if args.train_data else []
@@ -339,6 +381,11 @@ def _bench_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--model", required=True, help='a model folder, a .gguf file, or "demo" (SmolLM2-135M)')
     sub.add_argument("--tasks", nargs="*", help="task names of --specialty, files, or NAME=FILE (default: all)")
     sub.add_argument("--specialty", default="anesthesiology", help="where task names come from")
+    sub.add_argument("--format", choices=list(FORMATS), help="source format of task files (detected when omitted)")
+    _add_selection_options(sub)
+    sub.add_argument(
+        "--by", action="append", default=[], metavar="FIELD", help="break figures down by a kept field, e.g. level"
+    )
     sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
     sub.add_argument("--name", help="the model's name in reports (default: the folder name)")
     sub.add_argument("--batch-size", type=int, default=16, help="chats generated together (default 16)")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from medspec.config import from_dict, load_yaml
+from medspec.data.io import ReadOptions
 from medspec.errors import ConfigError
 
 __all__ = ["BenchmarkTask", "Specialty", "SpecialtyData", "list_specialties", "load_specialty"]
@@ -38,12 +39,16 @@ class BenchmarkTask:
             (clinical cases with questions).
         file: The task's records.
         description: One line for reports.
+        read: How to read the file (format, column mapping, ``where`` selection, language of a bilingual source).
+        breakdown: Kept source fields to break the headline figure down by in reports (``level``, ``exam_class``).
     """
 
     name: str
     kind: TaskKind
     file: Path
     description: str = ""
+    read: ReadOptions = field(default_factory=ReadOptions)
+    breakdown: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -56,6 +61,8 @@ class SpecialtyData:
         corpus: Plain text for vocabulary mining and continued pre-training.
         candidates: A pool of generated instruction candidates labelled by generator, for CrossFilter demos.
         preferences: Preference pairs for preference optimisation.
+        read: How to read a file, by its (resolved) path; filled from list entries written as a mapping,
+            ``{path: export.xlsx, columns: {instruction: 问题, output: 回答}, where: [科室=麻醉科]}``.
     """
 
     instructions: list[Path] = field(default_factory=list)
@@ -63,6 +70,15 @@ class SpecialtyData:
     corpus: list[Path] = field(default_factory=list)
     candidates: list[Path] = field(default_factory=list)
     preferences: list[Path] = field(default_factory=list)
+    read: dict[str, ReadOptions] = field(default_factory=dict)
+
+    def files(self) -> dict[str, list[Path]]:
+        """The file lists, by name (``instructions``, ``corpus``, ...)."""
+        return {key: paths for key, paths in vars(self).items() if key != "read"}
+
+    def options(self, path: str | Path) -> ReadOptions:
+        """How to read one of the files: its entry's options, or the defaults."""
+        return self.read.get(str(path), ReadOptions())
 
 
 @dataclass
@@ -104,7 +120,7 @@ class Specialty:
             named["lexicon"] = self.lexicon
         if self.seed_tasks:
             named["seed_tasks"] = self.seed_tasks
-        for key, paths in vars(self.data).items():
+        for key, paths in self.data.files().items():
             named.update({f"data.{key}[{i}]": p for i, p in enumerate(paths)})
         named.update({f"benchmark[{i}].file": task.file for i, task in enumerate(self.benchmark)})
         return named
@@ -126,9 +142,21 @@ def _resolve(data: dict[str, Any], root: Path) -> dict[str, Any]:
         if isinstance(resolved.get(key), str):
             resolved[key] = str(root / resolved[key])
     if isinstance(resolved.get("data"), dict):
-        resolved["data"] = {
-            k: [str(root / p) for p in v] if isinstance(v, list) else v for k, v in resolved["data"].items()
-        }
+        data_lists: dict[str, Any] = {}
+        read: dict[str, Any] = {}
+        for key, entries in resolved["data"].items():
+            if not isinstance(entries, list):
+                data_lists[key] = entries
+                continue
+            data_lists[key] = []
+            for entry in entries:
+                if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                    path = str(root / entry["path"])
+                    read[path] = {k: v for k, v in entry.items() if k != "path"}
+                    data_lists[key].append(path)
+                else:
+                    data_lists[key].append(str(root / entry) if isinstance(entry, str) else entry)
+        resolved["data"] = {**data_lists, **({"read": read} if read else {})}
     if isinstance(resolved.get("benchmark"), list):
         resolved["benchmark"] = [
             {**t, "file": str(root / t["file"])} if isinstance(t, dict) and "file" in t else t

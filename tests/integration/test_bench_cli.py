@@ -106,3 +106,17 @@ def test_bad_input_gives_a_clear_error(tmp_path, capsys, model_dir):
     assert "'AneXX' is neither a task of anesthesiology" in capsys.readouterr().err
     assert run("compare", tmp_path / "nothing", "--out", tmp_path / "r") == 2
     assert "holds no results.json" in capsys.readouterr().err
+
+
+def test_run_selects_and_breaks_down_a_published_benchmark(model_dir, tmp_path, capsys):
+    from tests.unit.data.published_shapes import anesbench
+
+    shape = anesbench(tmp_path)
+    levels = [row["level"] for row in json.loads(shape.path.read_text(encoding="utf-8"))]
+    options = ["--choice-mode", "likelihood", "--set", "bootstrap_resamples=50", "--language", "en"]
+    argv = ["--model", model_dir, "--tasks", f"Anes={shape.path}", "--where", "level!=1", "--by", "level", *options]
+    assert run("run", *argv, "--out", tmp_path / "run") == 0
+    results = json.loads((tmp_path / "run" / "results.json").read_text(encoding="utf-8"))["tasks"]["Anes"]
+    assert results["counts"]["items"] == sum(level != 1 for level in levels)
+    assert set(results["by_tag"]) == {f"level={level}" for level in set(levels) - {1}}
+    assert "by topic" in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")

@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from medspec.bench.criteria import Criterion, check_criteria, default_criteria
 from medspec.data.io import AppendLog
+from medspec.data.json_text import parse_json
 from medspec.errors import BackendError, ConfigError
 from medspec.llm.base import Chat, ChatBackend, GenerationParams
 
@@ -173,7 +174,7 @@ def parse_scores(reply: str, criteria: Sequence[Criterion]) -> dict[str, int] | 
     """
     for candidate in reversed(_JSON_OBJECT.findall(reply)):
         try:
-            data = json.loads(candidate)
+            data = parse_json(candidate)
         except json.JSONDecodeError:
             continue
         scores = {c.name: _score(data.get(c.name), c) for c in criteria}

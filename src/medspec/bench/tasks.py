@@ -30,13 +30,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from medspec.chat import Message, prompt_messages
-from medspec.data.io import read_records
+from medspec.data.io import ReadOptions, read_records
 from medspec.data.schema import ChoiceQuestion, ClinicalCase, Instruction, Record
+from medspec.data.select import field_values
 from medspec.errors import ConfigError, DataError, InvalidDataError
 from medspec.specialty import BenchmarkTask, load_specialty
 
@@ -138,7 +139,8 @@ class Task:
         *,
         name: str | None = None,
         kind: TaskKind | None = None,
-        format: str | None = None,
+        options: ReadOptions | None = None,
+        breakdown: Sequence[str] = (),
         description: str = "",
     ) -> Task:
         """Load a task from any file :func:`~medspec.data.io.read_records` reads.
@@ -147,14 +149,19 @@ class Task:
             path: The file.
             name: Task name; the file's stem by default.
             kind: Task kind; taken from the first record's type by default.
-            format: Force a source format (``"cmexam"``, ``"cmb-clin"``, ...); detected by default.
+            options: How to read the file: a forced format (``"cmexam"``, ``"cmb-clin"``, ...), a column mapping,
+                ``where`` conditions, the language of a bilingual source.
+            breakdown: Kept source fields (``level``, ``exam_class``) to break the headline figure down by: each
+                record gets a ``FIELD=VALUE`` tag, which reports show beside the topic tags.
             description: One line for reports.
 
         Raises:
             InvalidDataError: For unreadable records, or records of another kind.
         """
         path = Path(path)
-        records = read_records(path, format=format)
+        records = read_records(path, options)
+        for record in records:
+            record.tags = [*record.tags, *(f"{f}={v}" for f in breakdown for v in field_values(record, f))]
         if kind is None and records:
             kind = _KIND_OF_RECORD.get(type(records[0]))
             if kind is None:
@@ -165,18 +172,37 @@ class Task:
         return cls(name or path.stem, kind or "qa", records, description=description, file=path)
 
     @classmethod
-    def from_specialty_task(cls, task: BenchmarkTask) -> Task:
-        """Load one of a specialty's benchmark tasks."""
-        return cls.from_file(task.file, name=task.name, kind=task.kind, description=task.description)
+    def from_specialty_task(
+        cls, task: BenchmarkTask, *, where: Sequence[str] = (), breakdown: Sequence[str] = ()
+    ) -> Task:
+        """Load one of a specialty's benchmark tasks, with ``where`` conditions and breakdowns added to its own."""
+        options = replace(task.read, where=[*task.read.where, *where])
+        return cls.from_file(
+            task.file,
+            name=task.name,
+            kind=task.kind,
+            options=options,
+            breakdown=[*task.breakdown, *breakdown],
+            description=task.description,
+        )
 
 
-def load_tasks(specs: Sequence[str | Path] | None = None, *, specialty: str | Path = "anesthesiology") -> list[Task]:
+def load_tasks(
+    specs: Sequence[str | Path] | None = None,
+    *,
+    specialty: str | Path = "anesthesiology",
+    options: ReadOptions | None = None,
+    breakdown: Sequence[str] = (),
+) -> list[Task]:
     """Load tasks named by the specialty, or from files.
 
     Args:
         specs: Each a task name of ``specialty``, a file path, or ``NAME=PATH`` to name a file's task; all of the
             specialty's tasks when ``None``.
         specialty: A built-in specialty name or a specialty folder.
+        options: How to read the files named in ``specs``; its ``where`` conditions also select the items of the
+            specialty's tasks.
+        breakdown: Kept source fields to break every task's headline figure down by.
 
     Raises:
         ConfigError: For a spec that is neither a task name nor an existing file (the message lists the names), or
@@ -184,17 +210,22 @@ def load_tasks(specs: Sequence[str | Path] | None = None, *, specialty: str | Pa
     """
     spec = load_specialty(specialty)
     named = {task.name: task for task in spec.benchmark}
+    options = options or ReadOptions()
+
+    def specialty_task(task: BenchmarkTask) -> Task:
+        return Task.from_specialty_task(task, where=options.where, breakdown=breakdown)
+
     if specs is None:
-        return [Task.from_specialty_task(task) for task in spec.benchmark]
+        return [specialty_task(task) for task in spec.benchmark]
     tasks = []
     for item in map(str, specs):
         label, sep, path = item.partition("=")
         if item in named:
-            tasks.append(Task.from_specialty_task(named[item]))
+            tasks.append(specialty_task(named[item]))
         elif sep and Path(path).is_file():
-            tasks.append(Task.from_file(path, name=label))
+            tasks.append(Task.from_file(path, name=label, options=options, breakdown=breakdown))
         elif Path(item).is_file():
-            tasks.append(Task.from_file(item))
+            tasks.append(Task.from_file(item, options=options, breakdown=breakdown))
         else:
             known = ", ".join(named) or "none"
             raise ConfigError("tasks", f"{item!r} is neither a task of {spec.name} ({known}) nor an existing file")

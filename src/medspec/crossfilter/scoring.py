@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from medspec.crossfilter.rubric import Rubric
+from medspec.data.json_text import parse_json
 from medspec.data.schema import Instruction
 from medspec.errors import ConfigError
 from medspec.llm.base import Chat, ChatBackend, GenerationParams, LikelihoodBackend
@@ -151,7 +152,7 @@ def _score_objects(text: str) -> list[Any]:
                 if '"' not in candidate:
                     candidate = candidate.replace("'", '"')
                 try:
-                    found.append(json.loads(candidate))
+                    found.append(parse_json(candidate))
                 except json.JSONDecodeError:
                     continue
     return found

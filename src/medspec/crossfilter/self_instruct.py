@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from medspec.crossfilter.novelty import NoveltyIndex
 from medspec.data.io import AppendLog
+from medspec.data.json_text import parse_json_prefix
 from medspec.data.schema import Instruction, Provenance
 from medspec.errors import ConfigError, MedspecError
 from medspec.llm.base import Chat, ChatBackend, Completion, GenerationParams
@@ -116,11 +117,13 @@ def _task(data: Any) -> dict[str, str] | None:
 
 def _complete_objects(text: str) -> list[Any]:
     """Each complete top-level JSON object in ``text``; a cut-off last one is left out."""
-    decoder, objects, position = json.JSONDecoder(), [], 0
+    objects, position = [], 0
     while (start := text.find("{", position)) != -1:
         try:
-            value, position = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
+            value, position = parse_json_prefix(text, start)
+        except json.JSONDecodeError as exc:
+            if isinstance(exc.__cause__, RecursionError):
+                break  # nested too deeply: every "{" inside it would fail the same way, one slow try each
             position = start + 1
             continue
         objects.append(value)

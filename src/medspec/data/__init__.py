@@ -1,7 +1,7 @@
 """The data contract: record types, readers and writers, format adapters, de-duplication and de-identification."""
 
 from medspec.data.dedup import Decontaminator, deduplicate
-from medspec.data.io import AppendLog, RecordReader, read_records, write_records
+from medspec.data.io import AppendLog, ReadOptions, RecordReader, read_records, write_records
 from medspec.data.privacy import Deidentifier
 from medspec.data.schema import record_from_dict, record_to_dict
 
@@ -9,6 +9,7 @@ __all__ = [
     "AppendLog",
     "Decontaminator",
     "Deidentifier",
+    "ReadOptions",
     "RecordReader",
     "deduplicate",
     "read_records",

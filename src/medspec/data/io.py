@@ -1,13 +1,15 @@
 """Reading data files into records and writing records out, safely.
 
 Input: JSONL (``.jsonl``, ``.ndjson``, and ``.json`` files that hold one object per line), JSON (an array, an
-object holding one array, or one object), CSV/TSV, Parquet and plain text (``.txt``: one :class:`Document` per
-non-empty line). Files stream row by row; encodings are detected (UTF-8, UTF-8 with BOM, GB18030). Output is
-medspec JSONL, written atomically so a crash never leaves half a file, plus :class:`AppendLog` for the
-append-only progress logs that let long steps resume.
+object holding one array, or one object), CSV/TSV, XLSX (the first sheet), Parquet and plain text (``.txt``: one
+:class:`Document` per non-empty line). Files stream row by row; encodings are detected (UTF-8, UTF-8 with BOM,
+GB18030). Output is medspec JSONL, written atomically so a crash never leaves half a file, plus :class:`AppendLog`
+for the append-only progress logs that let long steps resume.
 
 Problems never stop a read: :class:`RecordReader` yields the good records and collects every problem with its file,
-line and field; :func:`read_records` raises them together unless asked to skip.
+line and field; :func:`read_records` raises them together unless asked to skip. :class:`ReadOptions` says how to
+read a source: its format, encoding, a column mapping for files whose columns have other names, the language of a
+bilingual source, and ``where`` conditions that select records.
 
 Example:
     >>> import json, pathlib, tempfile
@@ -20,24 +22,27 @@ Example:
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medspec.data.formats import FORMATS, DataFormat, detect_format
+from medspec.data.formats import FORMATS, ConvertOptions, DataFormat, detect_format
+from medspec.data.formats.fields import is_missing
+from medspec.data.formats.registry import Language
 from medspec.data.rows import Row, iter_rows
 from medspec.data.schema import Record, RecordProblems, record_to_dict
-from medspec.errors import DataError, InvalidDataError
+from medspec.data.select import parse_where
+from medspec.errors import ConfigError, DataError, InvalidDataError
 
 __all__ = [
     "AppendLog",
+    "ReadOptions",
     "RecordReader",
     "Reject",
     "atomic_write_text",
@@ -69,17 +74,66 @@ class Reject:
         return {"line": self.line, "errors": [e.to_dict() for e in self.errors], "raw": self.raw}
 
 
+@dataclass
+class ReadOptions:
+    """How to read a source file; every field has a command-line flag and a YAML key of the same name.
+
+    Attributes:
+        format: The source format (see :mod:`medspec.data.formats`); detected from the first row when omitted.
+        encoding: The text encoding; detected when omitted (UTF-8, UTF-8 with BOM, GB18030).
+        columns: Record keys to the file's own column names (``{"instruction": "问题", "output": "回答"}``),
+            applied before detection, so a hospital's export reads as the format its renamed columns make.
+        where: ``FIELD=VALUE`` / ``FIELD!=VALUE`` conditions a record must meet to be read (see
+            :mod:`medspec.data.select`).
+        language: The language to take from a bilingual source (AnesBench): ``zh`` or ``en``.
+
+    Raises:
+        ConfigError: For an unknown format or language, or a malformed condition, naming the field.
+    """
+
+    format: str | None = None
+    encoding: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    where: list[str] = field(default_factory=list)
+    language: Language = "zh"
+
+    def __post_init__(self) -> None:
+        if self.format is not None and self.format not in FORMATS:
+            raise ConfigError("format", f"unknown format {self.format!r}; known formats: {', '.join(FORMATS)}")
+        if self.language not in ("zh", "en"):
+            raise ConfigError("language", f"expected 'zh' or 'en', got {self.language!r}")
+        sources = list(self.columns.values())
+        if len(set(sources)) != len(sources):
+            raise ConfigError("columns", f"a file column is mapped twice: {self.columns}")
+        parse_where(self.where)
+
+    @classmethod
+    def from_pairs(cls, *, columns: Sequence[str] = (), **fields: Any) -> ReadOptions:
+        """Options from command-line ``KEY=COLUMN`` pairs (``--map instruction=question``).
+
+        Raises:
+            ConfigError: For a pair without ``=``.
+        """
+        mapping = {}
+        for pair in columns:
+            key, sep, column = pair.partition("=")
+            if not sep or not key.strip() or not column.strip():
+                raise ConfigError("map", f"expected RECORD_KEY=FILE_COLUMN, got {pair!r}")
+            mapping[key.strip()] = column.strip()
+        return cls(columns=mapping, **fields)
+
+
 class RecordReader:
     """Stream the records of one file, collecting problems instead of stopping at the first.
 
     Args:
         path: The file.
-        format: Force a format from :data:`~medspec.data.formats.FORMATS`; detected from the first row otherwise.
-        encoding: Force a text encoding; detected otherwise.
+        options: How to read it (format, encoding, column mapping, selection, language).
         allow_empty: Text fields that may be empty (raw generated candidates that cleaning rules will judge).
 
     After iteration, :attr:`errors` lists every problem, :attr:`rejects` the rows they belong to, :attr:`counts`
-    the records by type, and :attr:`format` and :attr:`encoding` what was used.
+    the records by type, :attr:`unselected` the valid records the ``where`` conditions left out, and
+    :attr:`format` and :attr:`encoding` what was used.
 
     Example:
         >>> reader = RecordReader("data.jsonl")  # doctest: +SKIP
@@ -91,20 +145,21 @@ class RecordReader:
     def __init__(
         self,
         path: str | Path,
+        options: ReadOptions | None = None,
         *,
-        format: str | None = None,
-        encoding: str | None = None,
         allow_empty: frozenset[str] = frozenset(),
     ) -> None:
-        if format is not None and format not in FORMATS:
-            raise ValueError(f"unknown format {format!r}; known formats: {', '.join(FORMATS)}")
+        options = options or ReadOptions()
         self.path = Path(path)
-        self.format = format
-        self.encoding = encoding
-        self.allow_empty = allow_empty
+        self.format = options.format
+        self.encoding = options.encoding
         self.errors: list[DataError] = []
         self.rejects: list[Reject] = []
         self.counts: Counter[str] = Counter()
+        self.unselected = 0
+        self._columns = {column: key for key, column in options.columns.items()}  # file column -> record key
+        self._where = parse_where(options.where)
+        self._convert_options = ConvertOptions(allow_empty, options.language, self.path.stem)
         self._format_line: int | None = None
 
     def __iter__(self) -> Iterator[Record]:
@@ -129,6 +184,9 @@ class RecordReader:
                 )
                 continue
             seen_ids[record.id] = row.line
+            if not all(condition.matches(record) for condition in self._where):
+                self.unselected += 1
+                continue
             self.counts[record.type_name] += 1
             yield record
 
@@ -137,21 +195,28 @@ class RecordReader:
             self._reject(row, [row.error])
             return None
         assert row.data is not None
+        if self._columns:
+            row.data = {self._columns.get(key, key): value for key, value in row.data.items()}
         data_format = self._format_for(row)
         if data_format is None:
             return None
         try:
             # Rows without an id get "<file stem>-<row number>".
-            record = data_format.convert(row.data, f"{self.path.stem}-{ordinal}", self.allow_empty)
+            record = data_format.convert(row.data, f"{self._convert_options.source}-{ordinal}", self._convert_options)
         except RecordProblems as problems:
             self._reject(row, [DataError(self.path, row.line, f, m) for f, m in problems.problems])
             return None
-        if data_format.name != "medspec" and record.provenance.source is None:
-            record.provenance.source = data_format.name
+        if data_format.keep_extra:
+            kept = {k: v for k, v in row.data.items() if k and k not in data_format.fields and not is_missing(v)}
+            record.meta = {**kept, **record.meta}
+            if record.provenance.source is None:
+                record.provenance.source = data_format.name
         return record
 
     def _format_for(self, row: Row) -> DataFormat | None:
         assert row.data is not None
+        if self.format is not None and FORMATS[self.format].signature(row.data):
+            return FORMATS[self.format]  # the file's format: no need to try every other one
         detected = detect_format(row.data)
         if self.format is None and detected is not None:
             self.format, self._format_line = detected, row.line
@@ -184,18 +249,16 @@ class RecordReader:
 
 def read_records(
     path: str | Path,
+    options: ReadOptions | None = None,
     *,
-    format: str | None = None,
-    encoding: str | None = None,
     skip_invalid: bool = False,
     allow_empty: frozenset[str] = frozenset(),
 ) -> list[Record]:
-    """Read every record of a file.
+    """Read every (selected) record of a file.
 
     Args:
-        path: A JSONL, JSON, CSV/TSV, Parquet or text file.
-        format: Force a source format (see :mod:`medspec.data.formats`); detected otherwise.
-        encoding: Force a text encoding; detected otherwise.
+        path: A JSONL, JSON, CSV/TSV, XLSX, Parquet or text file.
+        options: How to read it: format, encoding, column mapping, ``where`` conditions, language.
         skip_invalid: Keep the good records and log how many rows were skipped, instead of raising.
         allow_empty: Text fields that may be empty.
 
@@ -205,7 +268,7 @@ def read_records(
     Raises:
         InvalidDataError: With every problem in the file, unless ``skip_invalid``.
     """
-    reader = RecordReader(path, format=format, encoding=encoding, allow_empty=allow_empty)
+    reader = RecordReader(path, options, allow_empty=allow_empty)
     records = list(reader)
     if reader.errors and not skip_invalid:
         raise InvalidDataError(reader.errors)
@@ -225,30 +288,41 @@ def read_texts(paths: Iterable[str | Path]) -> list[str]:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write text to a file so that readers see either the old file or the whole new one, never a part."""
+    _atomic_write_lines(path, [text])
+
+
+def _atomic_write_lines(path: str | Path, lines: Iterable[str]) -> int:
+    """Stream lines into a temporary file beside ``path``, then put it in place; returns how many were written.
+
+    Memory holds one line at a time. When ``lines`` raises, the temporary file is removed and ``path`` is untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
     with tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
     ) as tmp:
-        tmp.write(text)
-        tmp.flush()
-        os.fsync(tmp.fileno())
+        try:
+            for line in lines:
+                tmp.write(line)
+                count += 1
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        except BaseException:
+            tmp.close()
+            os.unlink(tmp.name)
+            raise
     os.replace(tmp.name, path)
-
-
-def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
-    """Write dicts as JSONL atomically and return how many were written."""
-    buffer = io.StringIO()
-    count = 0
-    for row in rows:
-        buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
-        count += 1
-    atomic_write_text(path, buffer.getvalue())
     return count
 
 
+def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write dicts as JSONL atomically, streaming (one row in memory at a time); return how many were written."""
+    return _atomic_write_lines(path, (json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+
 def write_records(path: str | Path, records: Iterable[Record]) -> int:
-    """Write records as medspec JSONL atomically and return how many were written."""
+    """Write records as medspec JSONL atomically, streaming; return how many were written."""
     return write_jsonl(path, (record_to_dict(r) for r in records))
 
 

@@ -1,9 +1,16 @@
 """Reading a data file as raw rows: encoding detection and one streaming reader per file type.
 
 JSONL (``.jsonl``, ``.ndjson``, and ``.json`` files that hold one object per line), JSON (an array, an object holding
-one array, or one object), CSV/TSV, Parquet and plain text (``.txt``: one row per non-empty line). Each row carries
-its line (or row) number and either the parsed object or the problem that stopped it; turning rows into records is
-:mod:`medspec.data.io`'s job.
+one array, or one object), CSV/TSV, XLSX (the first worksheet), Parquet and plain text (``.txt``: one row per
+non-empty line). Each row carries its line (or sheet row) number and either the parsed object or the problem that
+stopped it; turning rows into records is :mod:`medspec.data.io`'s job.
+
+Files are streamed. A JSON array is read a chunk at a time and each element handed out as soon as it is whole
+(:mod:`medspec.data._json_stream`), so memory holds about one chunk and one element whatever the file's size, and a
+byte that does not decode stops it after the elements before that byte; JSONL saved as ``.json`` is read line by
+line. Only a JSON file holding one object, or an object holding one array, is read whole. Table cells (CSV, TSV,
+XLSX) are text, as a CSV file holds them (:mod:`medspec.data._tables`), so a CSV and an XLSX mirror of one data set
+give the same rows.
 
 Example:
     >>> import pathlib, tempfile
@@ -16,14 +23,16 @@ Example:
 
 from __future__ import annotations
 
-import csv
+import codecs
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from medspec.data._json_stream import StreamError, array_elements, decoded_chunks
+from medspec.data.json_text import parse_json
 from medspec.errors import DataError, InvalidDataError
 
 __all__ = ["MAX_LINE_BYTES", "Row", "detect_encoding", "iter_rows"]
@@ -32,27 +41,17 @@ logger = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 16 * 2**20  # one JSONL record above 16 MiB is almost surely a whole JSON array on one line
 _SAMPLE_BYTES = 2**20
-_STRUCTURED_COLUMNS = {
-    "options",
-    "option",
-    "history",
-    "questions",
-    "tags",
-    "provenance",
-    "meta",
-    "conversations",
-    "messages",
-    "QA_pairs",
-}
 _SUFFIXES = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "json",
     ".csv": "csv",
     ".tsv": "csv",
+    ".xlsx": "xlsx",
     ".parquet": "parquet",
     ".txt": "text",
 }
+_BINARY_KINDS = {"parquet", "xlsx"}
 
 
 @dataclass
@@ -129,9 +128,10 @@ def _binary_lines(f: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
 
 def _parse_object(text: str, path: Path, number: int) -> Row:
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as exc:
-        hint = " (the line looks truncated)" if not text.rstrip().endswith("}") else ""
+        truncated = not text.rstrip().endswith("}") and not isinstance(exc.__cause__, RecursionError)
+        hint = " (the line looks truncated)" if truncated else ""
         return Row(
             number,
             error=DataError(path, number, None, f"invalid JSON at column {exc.colno}: {exc.msg}{hint}"),
@@ -177,37 +177,53 @@ def _text_rows(path: Path, encoding: str) -> Iterator[Row]:
 def _looks_like_jsonl(text: str) -> bool:
     first_line = text.lstrip().split("\n", 1)[0]
     try:
-        return isinstance(json.loads(first_line), dict) and len(text.strip().splitlines()) > 1
+        return isinstance(parse_json(first_line), dict) and len(text.strip().splitlines()) > 1
     except json.JSONDecodeError:
         return False
 
 
 def _json_rows(path: Path, encoding: str) -> Iterator[Row]:
-    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    kind = _json_layout(path, encoding)
+    if kind == "array":
+        yield from _json_array_rows(decoded_chunks(path, encoding), path)
+    elif kind == "jsonl":
+        yield from _jsonl_rows(path, encoding)
+    else:
+        yield from _json_document_rows(path, encoding)
+
+
+def _json_layout(path: Path, encoding: str) -> str:
+    """``array``, ``jsonl`` or ``document`` (read whole), as the first MiB shows: enough for a ``[`` or a first line."""
+    with open(path, "rb") as f:
+        head = f.read(_SAMPLE_BYTES)
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
     try:
-        text = data.decode("utf-8" if encoding == "utf-8-sig" else encoding)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        yield Row(
-            line,
-            error=DataError(
-                path,
-                line,
-                None,
-                f"byte 0x{data[exc.start]:02x} is not valid {encoding}; "
-                "re-save the file as UTF-8 or pass the right encoding",
-            ),
+        text = codecs.getincrementaldecoder(codec)().decode(
+            head.removeprefix(b"\xef\xbb\xbf"), final=len(head) < _SAMPLE_BYTES
         )
+    except UnicodeDecodeError as exc:
+        # an array streams up to the byte and reports it there; anything else is read whole, which says where it is
+        return "array" if exc.object[: exc.start].decode(codec).lstrip().startswith("[") else "document"
+    if text.lstrip().startswith("["):
+        return "array"
+    return "jsonl" if _looks_like_jsonl(text) else "document"
+
+
+def _json_document_rows(path: Path, encoding: str) -> Iterator[Row]:
+    """A JSON file read whole: one object, an object holding one array, or what the first MiB could not tell."""
+    try:
+        text = "".join(decoded_chunks(path, encoding))
+    except StreamError as exc:
+        yield Row(exc.line, error=DataError(path, exc.line, None, exc.message))
         return
     if _looks_like_jsonl(text):
         yield from _jsonl_rows(path, encoding)
         return
-    start = len(text) - len(text.lstrip())
-    if text[start : start + 1] == "[":
-        yield from _json_array_rows(text, start + 1, path)
+    if text.lstrip().startswith("["):
+        yield from _json_array_rows([text], path)
         return
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as exc:
         yield Row(exc.lineno, error=DataError(path, exc.lineno, None, f"invalid JSON at column {exc.colno}: {exc.msg}"))
         return
@@ -229,96 +245,23 @@ def _json_object_rows(data: Any, path: Path) -> Iterator[Row]:
         yield Row(1, error=DataError(path, 1, None, f"expected a JSON array or object, got {type(data).__name__}"))
 
 
-def _json_array_rows(text: str, position: int, path: Path) -> Iterator[Row]:
-    """Parse a top-level array element by element, so a broken element is located and the rest still read."""
-    decoder = json.JSONDecoder()
-    line = text.count("\n", 0, position) + 1
-    while True:
-        skipped_to = _skip(text, position, " \t\r\n,")
-        line += text.count("\n", position, skipped_to)
-        position = skipped_to
-        if position >= len(text):
-            yield Row(
-                line, error=DataError(path, line, None, "the JSON array is not closed with ']' (truncated file?)")
-            )
-            return
-        if text[position] == "]":
-            return
-        try:
-            item, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            yield Row(
-                exc.lineno,
-                error=DataError(
-                    path,
-                    exc.lineno,
-                    None,
-                    f"invalid JSON at column {exc.colno}: {exc.msg}; the rest of the file cannot be read",
-                ),
-            )
-            return
-        if isinstance(item, dict):
-            yield Row(line, data=item)
-        else:
-            yield Row(
-                line, error=DataError(path, line, None, f"expected an object, got {type(item).__name__}"), raw=item
-            )
-        line += text.count("\n", position, end)
-        position = end
+def _json_array_rows(chunks: Iterable[str], path: Path) -> Iterator[Row]:
+    try:
+        for line, item in array_elements(chunks):
+            if isinstance(item, dict):
+                yield Row(line, data=item)
+            else:
+                message = f"expected an object, got {type(item).__name__}"
+                yield Row(line, error=DataError(path, line, None, message), raw=item)
+    except StreamError as exc:
+        yield Row(exc.line, error=DataError(path, exc.line, None, exc.message))
 
 
-def _skip(text: str, position: int, characters: str) -> int:
-    while position < len(text) and text[position] in characters:
-        position += 1
-    return position
+def _table_rows(path: Path, encoding: str) -> Iterator[Row]:
+    # Imported here, not above: medspec.data._tables builds this module's Rows.
+    from medspec.data._tables import csv_rows, xlsx_rows
 
-
-def _csv_rows(path: Path, encoding: str) -> Iterator[Row]:
-    csv.field_size_limit(MAX_LINE_BYTES)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with open(path, encoding=encoding, errors="replace", newline="") as f:
-        reader = csv.DictReader(f, delimiter=delimiter)
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield Row(reader.line_num, error=DataError(path, reader.line_num, None, f"malformed CSV: {exc}"))
-                continue
-            yield _csv_row(cells, reader.line_num, path)
-
-
-def _csv_row(cells: dict[str | None, Any], number: int, path: Path) -> Row:
-    if None in cells:
-        return Row(
-            number,
-            error=DataError(path, number, None, "row has more cells than the header has columns"),
-            raw=cells[None],
-        )
-    data: dict[str, Any] = {}
-    for column, value in cells.items():
-        if column is None or column == "" or value is None:
-            continue
-        if "\ufffd" in value:
-            return Row(
-                number,
-                error=DataError(
-                    path,
-                    number,
-                    column,
-                    f"contains bytes that are not valid {path.name} text; re-save the file as UTF-8",
-                ),
-            )
-        if column in _STRUCTURED_COLUMNS:
-            if not value.strip():
-                continue
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                return Row(number, error=DataError(path, number, column, f"expected JSON in this column: {exc.msg}"))
-        data[column] = value
-    return Row(number, data=data)
+    return xlsx_rows(path) if path.suffix.lower() == ".xlsx" else csv_rows(path, encoding)
 
 
 def _parquet_rows(path: Path, encoding: str) -> Iterator[Row]:
@@ -334,7 +277,8 @@ def _parquet_rows(path: Path, encoding: str) -> Iterator[Row]:
 _ROW_READERS = {
     "jsonl": _jsonl_rows,
     "json": _json_rows,
-    "csv": _csv_rows,
+    "csv": _table_rows,
+    "xlsx": _table_rows,
     "parquet": _parquet_rows,
     "text": _text_rows,
 }
@@ -344,23 +288,20 @@ def iter_rows(path: Path, encoding: str | None) -> tuple[str, Iterator[Row]]:
     """The encoding used (``encoding``, or the detected one) and the rows of ``path``, streamed.
 
     Raises:
-        InvalidDataError: When the file is missing or of an unsupported type.
+        InvalidDataError: When the path is a directory, the file is missing or of an unsupported type.
     """
+    if path.is_dir():
+        found = sorted(p.name for p in path.iterdir() if p.suffix.lower() in _SUFFIXES and p.is_file())
+        hint = f" such as {', '.join(found[:3])}" if found else ""
+        raise InvalidDataError([DataError(path, None, None, f"is a directory; pass one of the data files in it{hint}")])
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise InvalidDataError(
-            [
-                DataError(
-                    path,
-                    None,
-                    None,
-                    f"unsupported file type {path.suffix!r}; supported: {', '.join(sorted(_SUFFIXES))}",
-                )
-            ]
-        )
+        hint = "; save it as .xlsx or CSV" if path.suffix.lower() == ".xls" else ""
+        message = f"unsupported file type {path.suffix!r}{hint}; supported: {', '.join(sorted(_SUFFIXES))}"
+        raise InvalidDataError([DataError(path, None, None, message)])
     if not path.is_file():
         raise InvalidDataError([DataError(path, None, None, "no such file")])
-    chosen = encoding or ("utf-8" if kind == "parquet" else detect_encoding(path))
+    chosen = encoding or ("utf-8" if kind in _BINARY_KINDS else detect_encoding(path))
     if chosen == "gb18030" and encoding is None:
         logger.warning("%s: not UTF-8; reading it as GB18030", path)
     return chosen, _ROW_READERS[kind](path, chosen)

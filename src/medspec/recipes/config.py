@@ -222,9 +222,9 @@ def specialty_reference(specialty: str, key: str) -> list[Path]:
         ConfigError: For an unknown key.
     """
     spec = load_specialty(specialty)
-    files = vars(spec.data).get(key)
+    files = spec.data.files().get(key)
     if files is None and key == "seed_tasks" and spec.seed_tasks:
         files = [spec.seed_tasks]
     if files is None:
-        raise ConfigError(f"specialty:{key}", f"unknown; known: {', '.join(vars(spec.data))}, seed_tasks")
+        raise ConfigError(f"specialty:{key}", f"unknown; known: {', '.join(spec.data.files())}, seed_tasks")
     return list(files)

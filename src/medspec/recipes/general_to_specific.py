@@ -52,13 +52,13 @@ logger = logging.getLogger(__name__)
 def prepare_data(spec: Specialty, config: RecipeConfig, folder: Path) -> dict[str, Any]:
     """Step ``data``: de-duplicate and decontaminate the general and specialty instruction data."""
     settings = config.data
-    benchmark = [r for task in spec.benchmark for r in read_records(task.file)]
+    benchmark = [r for task in spec.benchmark for r in read_records(task.file, task.read)]
     decontaminator = Decontaminator(
         benchmark, ngram=settings.decontamination_ngram, threshold=settings.decontamination_threshold
     )
     outputs: dict[str, Any] = {}
     for name, paths in (("general", spec.data.general_instructions), ("specialty", spec.data.instructions)):
-        records = [r for p in paths for r in read_records(p)]
+        records = [r for p in paths for r in read_records(p, spec.data.options(p))]
         unique = deduplicate(records, threshold=settings.dedup_threshold)
         report = decontaminator.check(unique.kept)
         write_records(folder / f"{name}.jsonl", report.clean)

@@ -7,11 +7,12 @@ compares of a model: the special ids its ``config.json`` and ``generation_config
 on the base tokenizer's encodings of the probes.
 
 Example:
-    >>> from transformers import AutoTokenizer  # doctest: +SKIP
-    >>> base = AutoTokenizer.from_pretrained("path/to/base")  # doctest: +SKIP
-    >>> side = ModelSide.read(folder="path/to/base", model=model, inputs=probe_inputs(base))  # doctest: +SKIP
-    >>> side.special_ids["generation_config.eos_token_id"]  # doctest: +SKIP
-    (2,)
+    >>> import json, pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "config.json").write_text(json.dumps({"vocab_size": 54208, "eos_token_id": [2, 54207]}))
+    >>> side = ModelSide.read(folder=folder)
+    >>> side.special_ids, side.vocab_size
+    ({'config.eos_token_id': (2, 54207)}, 54208)
 """
 
 from __future__ import annotations

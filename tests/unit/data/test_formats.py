@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from medspec.data.formats import FORMATS, DataFormat, detect_format, register_format
+from medspec.data.formats import FORMATS, ConvertOptions, DataFormat, detect_format, register_format
 from medspec.data.schema import ChoiceQuestion, ClinicalCase, Instruction, RecordProblems
 
 NONE = frozenset()
 
 
 def convert(row, name=None):
-    return FORMATS[name or detect_format(row)].convert(row, "fallback", NONE)
+    return FORMATS[name or detect_format(row)].convert(row, "fallback", ConvertOptions())
 
 
 def test_alpaca_with_history_and_system():
@@ -61,7 +61,7 @@ def test_cmexam_multiple_answers_and_meta():
     assert isinstance(record, ChoiceQuestion)
     assert record.options == {"A": "利多卡因", "B": "普鲁卡因", "C": "罗哌卡因", "D": "丁卡因"}
     assert record.answer == ("A", "C")
-    assert record.meta == {"Clinical Department": "麻醉科"}
+    assert record.meta == {}  # the reader keeps the columns the adapter does not read ("Clinical Department")
     assert record.provenance.source is None  # set by the reader, not the adapter
 
 
@@ -79,7 +79,6 @@ def test_cmmlu_cmb_medqa():
         }
     )
     assert list(cmb.options) == ["A", "B", "C", "D"]
-    assert cmb.meta["exam_type"] == "医师考试"
     medqa = convert({"question": "题", "options": {"A": "甲", "B": "乙"}, "answer": "乙", "answer_idx": "B"})
     assert medqa.answer == ("B",)
 
@@ -90,14 +89,13 @@ def test_cmb_clin():
     )
     assert isinstance(record, ClinicalCase)
     assert record.questions[0].answer == "肺炎"
-    assert record.meta == {"title": "案例"}
 
 
 def test_register_custom_format():
     custom = DataFormat(
         "qa-pairs-test",
         lambda r: "q" in r and "a" in r,
-        lambda r, fid, allow: Instruction(id=fid, instruction=r["q"], output=r["a"]),
+        lambda r, fid, options: Instruction(id=fid, instruction=r["q"], output=r["a"]),
         "q/a pairs",
     )
     register_format(custom)

@@ -6,9 +6,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from medspec.data.io import AppendLog, RecordReader, atomic_write_text, read_records, write_records
+from medspec.data.io import AppendLog, ReadOptions, RecordReader, atomic_write_text, read_records, write_records
 from medspec.data.rows import detect_encoding
 from medspec.data.schema import Document, Instruction
+from medspec.errors import ConfigError
 
 PAIR = {"instruction": "什么是MAC？", "output": "最低肺泡有效浓度。"}
 
@@ -42,11 +43,11 @@ def test_csv_tsv_parquet_and_text(tmp_path):
 def test_forced_format_and_unknown_format(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps(PAIR, ensure_ascii=False) + "\n", encoding="utf-8")
-    reader = RecordReader(path, format="alpaca")
+    reader = RecordReader(path, ReadOptions(format="alpaca"))
     assert len(list(reader)) == 1
     assert reader.format == "alpaca"
-    with pytest.raises(ValueError, match="known formats"):
-        RecordReader(path, format="nope")
+    with pytest.raises(ConfigError, match="known formats"):
+        ReadOptions(format="nope")
 
 
 def test_detect_encoding(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from medspec.data import rows as data_rows
-from medspec.data.io import RecordReader, read_records
+from medspec.data.io import ReadOptions, RecordReader, read_records
 from medspec.errors import InvalidDataError
 
 CORPUS = Path(__file__).parents[2] / "assets" / "malformed"
@@ -26,7 +26,7 @@ def test_malformed_file(name, monkeypatch):
     case = EXPECTED[name]
     if "max_line_bytes" in case:
         monkeypatch.setattr(data_rows, "MAX_LINE_BYTES", case["max_line_bytes"])
-    reader = RecordReader(CORPUS / name, encoding=case.get("encoding"))
+    reader = RecordReader(CORPUS / name, ReadOptions(encoding=case.get("encoding")))
     if case.get("raises"):
         with pytest.raises(InvalidDataError) as info:
             list(reader)
