@@ -121,58 +121,61 @@ def deduplicate(
     a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd multipliers
     b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
     rows = num_perm // bands
-    buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
-    exact: dict[str, int] = {}
-    grams: list[set[str]] = []
+    # One dict per band, keyed by the hash of the band's values (a collision only adds a candidate, which the exact
+    # Jaccard check then rejects): a small int key instead of a (band, bytes) tuple per record and band.
+    buckets: list[dict[int, list[int]]] = [defaultdict(list) for _ in range(bands)]
+    exact: dict[bytes, int] = {}  # digest of the normalised text -> first record with it
+    grams: dict[int, np.ndarray] = {}  # kept record -> its sorted n-gram hashes: 8 bytes an n-gram, not a string
     result = DedupResult(kept=[])
     kept_index: list[int] = []
     for i, record in enumerate(records):
         text = normalize_text(record.content())
-        grams.append(_ngrams(text, ngram))
-        twin = exact.get(text)
+        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        twin = exact.get(digest)
         if twin is not None:
             result.removed.append((record, records[twin].id, 1.0))
             continue
-        signature = _minhash(grams[i], a, b)
-        match = _best_match(i, signature, rows, bands, buckets, grams, threshold)
+        hashes = np.unique(_stable_hashes(_ngrams(text, ngram)))  # (G,) sorted
+        signature = _minhash(hashes, a, b)
+        match = _best_match(hashes, signature, rows, buckets, grams, threshold)
         if match is not None:
             result.removed.append((record, records[match[0]].id, match[1]))
             continue
-        exact[text] = i
+        exact[digest] = i
+        grams[i] = hashes
         kept_index.append(i)
-        for band in range(bands):
-            buckets[(band, signature[band * rows : (band + 1) * rows].tobytes())].append(i)
+        for band, keys in enumerate(buckets):
+            keys[hash(signature[band * rows : (band + 1) * rows].tobytes())].append(i)
     result.kept = [records[i] for i in kept_index]
     return result
 
 
-def _minhash(grams: set[str], a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if not grams:
+def _minhash(hashes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if not hashes.size:
         return np.zeros(len(a), dtype=np.uint64)
-    hashes = _stable_hashes(grams)  # (G,)
     # (P, G): one multiply-add hash per permutation, in uint64 arithmetic that wraps modulo 2**64.
     products = np.multiply.outer(a, hashes) + b[:, None]
     return products.min(axis=1)  # (P,)
 
 
 def _best_match(
-    index: int,
+    hashes: np.ndarray,
     signature: np.ndarray,
     rows: int,
-    bands: int,
-    buckets: dict[tuple[int, bytes], list[int]],
-    grams: list[set[str]],
+    buckets: list[dict[int, list[int]]],
+    grams: dict[int, np.ndarray],
     threshold: float,
 ) -> tuple[int, float] | None:
     candidates = {
         j
-        for band in range(bands)
-        for j in buckets.get((band, signature[band * rows : (band + 1) * rows].tobytes()), ())
+        for band, keys in enumerate(buckets)
+        for j in keys.get(hash(signature[band * rows : (band + 1) * rows].tobytes()), ())
     }
     best: tuple[int, float] | None = None
     for j in sorted(candidates):
-        union = len(grams[index] | grams[j])
-        similarity = len(grams[index] & grams[j]) / union if union else 1.0
+        shared = np.intersect1d(hashes, grams[j], assume_unique=True).size
+        union = hashes.size + grams[j].size - shared
+        similarity = shared / union if union else 1.0
         if similarity >= threshold and (best is None or similarity > best[1]):
             best = (j, similarity)
     return best
