@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from medspec.data._row import MAX_LINE_BYTES, Row
 from medspec.data.json_text import parse_json
-from medspec.data.rows import MAX_LINE_BYTES, Row
 from medspec.errors import DataError
 
 __all__ = ["csv_rows", "xlsx_rows"]

@@ -27,11 +27,12 @@ import codecs
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from medspec.data._json_stream import StreamError, array_elements, decoded_chunks
+from medspec.data._row import MAX_LINE_BYTES, Row
+from medspec.data._tables import csv_rows, xlsx_rows
 from medspec.data.json_text import parse_json
 from medspec.errors import DataError, InvalidDataError
 
@@ -39,7 +40,6 @@ __all__ = ["MAX_LINE_BYTES", "Row", "detect_encoding", "iter_rows"]
 
 logger = logging.getLogger(__name__)
 
-MAX_LINE_BYTES = 16 * 2**20  # one JSONL record above 16 MiB is almost surely a whole JSON array on one line
 _SAMPLE_BYTES = 2**20
 _SUFFIXES = {
     ".jsonl": "jsonl",
@@ -52,23 +52,6 @@ _SUFFIXES = {
     ".txt": "text",
 }
 _BINARY_KINDS = {"parquet", "xlsx"}
-
-
-@dataclass
-class Row:
-    """One row of a file as read: its line (or row) number, and the parsed object or the problem that stopped it.
-
-    Attributes:
-        line: Line (or row) in the source file; ``None`` for a whole-file problem.
-        data: The parsed object.
-        error: Why the row could not be parsed.
-        raw: The row as read, for the rejects file.
-    """
-
-    line: int | None
-    data: dict[str, Any] | None = None
-    error: DataError | None = None
-    raw: Any = None
 
 
 def detect_encoding(path: str | Path) -> str:
@@ -258,9 +241,6 @@ def _json_array_rows(chunks: Iterable[str], path: Path) -> Iterator[Row]:
 
 
 def _table_rows(path: Path, encoding: str) -> Iterator[Row]:
-    # Imported here, not above: medspec.data._tables builds this module's Rows.
-    from medspec.data._tables import csv_rows, xlsx_rows
-
     return xlsx_rows(path) if path.suffix.lower() == ".xlsx" else csv_rows(path, encoding)
 
 
