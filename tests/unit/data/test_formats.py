@@ -111,3 +111,15 @@ def test_problems_use_source_field_names():
     with pytest.raises(RecordProblems) as info:
         convert({"Question": "题", "Options": "A 甲\nB 乙", "Answer": "X"})
     assert info.value.problems[0][0] == "Answer"
+
+
+def test_alpaca_preference_joins_instruction_and_input():
+    row = {
+        "instruction": "解释下列术语",
+        "input": "恶性高热",
+        "chosen": "一种遗传性骨骼肌高代谢危象。",
+        "rejected": "一种感冒。",
+    }
+    record = convert(row)
+    assert detect_format(row) == "preference" and record.prompt == "解释下列术语\n恶性高热"
+    assert (record.chosen, record.rejected) == ("一种遗传性骨骼肌高代谢危象。", "一种感冒。")

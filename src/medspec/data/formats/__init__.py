@@ -69,7 +69,7 @@ def _has_any(*keys: str) -> Callable[[dict[str, Any]], bool]:
 
 
 _DIALOGUE = {"system", "system_prompt", "chosen", "rejected"}
-_PREFERENCE = {"question", "instruction", "history", "system", "chosen", "rejected"}
+_PREFERENCE = {"question", "instruction", "input", "history", "system", "chosen", "rejected"}
 _BUILT_IN = [  # (name, signature, converter, description, fields), in detection order
     ("sharegpt", _has("conversations"), sharegpt, "ShareGPT conversations (from/value)", {"conversations", *_DIALOGUE}),
     ("messages", _has("messages"), messages, "OpenAI-style messages (role/content)", {"messages", *_DIALOGUE}),

@@ -169,10 +169,14 @@ def messages(row: dict[str, Any], fallback_id: str, options: ConvertOptions) -> 
 
 
 def preference(row: dict[str, Any], fallback_id: str, options: ConvertOptions) -> PreferencePair:
-    """A preference row: ``question`` (or ``instruction``), ``response_chosen``/``response_rejected`` (MedicalGPT
-    before 2026) or ``chosen``/``rejected``, optional ``history`` and ``system``."""
+    """A preference row: ``question`` (or Alpaca's ``instruction`` with ``input``, joined by a line break as
+    LLaMA-Factory does), ``response_chosen``/``response_rejected`` (MedicalGPT before 2026) or ``chosen``/``rejected``,
+    optional ``history`` and ``system``."""
     problems: Problems = []
     prompt = text(row, "question" if "question" in row else "instruction", problems)
+    extra = text(row, "input", problems, required=False)
+    if extra.strip():
+        prompt = f"{prompt}\n{extra}"
     chosen = text(row, "response_chosen" if "response_chosen" in row else "chosen", problems)
     rejected = text(row, "response_rejected" if "response_rejected" in row else "rejected", problems)
     history = _history(row, problems)
