@@ -256,8 +256,9 @@ class Decontaminator:
         """Return the record's largest overlap with any benchmark unit, or None when it shares no n-gram."""
         grams = _ngrams(normalize_text(record.content()), self.ngram)
         shared: Counter[int] = Counter()
-        for gram in grams:
-            shared.update(self._index.get(gram, ()))
+        index = self._index
+        for gram in grams & index.keys():  # most n-grams of a training record are in no benchmark unit
+            shared.update(index[gram])
         if not shared:
             return None
         scores = ((count / max(1, min(len(grams), self._sizes[j])), j) for j, count in shared.items())
