@@ -295,9 +295,21 @@ def _bench_run(args: argparse.Namespace) -> int:
     from medspec.config import apply_overrides, from_dict
     from medspec.llm.transformers import TransformersBackend
 
-    given = {"choice_mode": args.choice_mode, "max_new_tokens": args.max_new_tokens, "limit": args.limit}
+    given = {
+        "choice_mode": args.choice_mode,
+        "circular": args.circular or None,
+        "shots": args.shots,
+        "max_new_tokens": args.max_new_tokens,
+        "limit": args.limit,
+    }
     config = from_dict(BenchmarkConfig, apply_overrides({k: v for k, v in given.items() if v is not None}, args.set))
-    tasks = load_tasks(args.tasks or None, specialty=args.specialty, options=_read_options(args), breakdown=args.by)
+    tasks = load_tasks(
+        args.tasks or None,
+        specialty=args.specialty,
+        options=_read_options(args),
+        breakdown=args.by,
+        examples=args.shots_from,
+    )
     benchmark = Benchmark(tasks, config=config)
     name = args.name or Path(args.model).name
     backend = TransformersBackend.from_pretrained(args.model, device=args.device, batch_size=args.batch_size, name=name)
@@ -390,7 +402,16 @@ def _bench_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--name", help="the model's name in reports (default: the folder name)")
     sub.add_argument("--batch-size", type=int, default=16, help="chats generated together (default 16)")
     sub.add_argument("--device", help="cpu, cuda, ... (default: where transformers puts the model)")
-    sub.add_argument("--choice-mode", choices=["generate", "likelihood"], help="default generate")
+    sub.add_argument(
+        "--choice-mode",
+        choices=["letter", "cloze", "generate"],
+        help="letter: likeliest option letters; cloze: likeliest option text; generate (default): read the answer",
+    )
+    sub.add_argument(
+        "--circular", action="store_true", help="ask each choice question once per rotation of its options"
+    )
+    sub.add_argument("--shots", type=int, help="few-shot examples before each open or choice question (default 0)")
+    sub.add_argument("--shots-from", help="file of few-shot examples (default: a task file's dev split)")
     sub.add_argument("--max-new-tokens", type=int, help="longest open answer in tokens (default 512)")
     sub.add_argument("--limit", type=int, help="only the first N records of each task")
     sub.add_argument("--train-data", nargs="+", help="training files to check the benchmark items against")

@@ -10,7 +10,7 @@ Paths in ``config.yaml`` are relative to the folder. Every named file must exist
 Example:
     >>> spec = load_specialty("anesthesiology")
     >>> spec.name, [task.kind for task in spec.benchmark]
-    ('anesthesiology', ['choice', 'qa', 'case'])
+    ('anesthesiology', ['choice', 'qa', 'case', 'perplexity', 'perplexity'])
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from medspec.errors import ConfigError
 
 __all__ = ["BenchmarkTask", "Specialty", "SpecialtyData", "list_specialties", "load_specialty"]
 
-TaskKind = Literal["qa", "choice", "case"]
+TaskKind = Literal["qa", "choice", "case", "perplexity"]
 
 
 @dataclass
@@ -35,8 +35,9 @@ class BenchmarkTask:
 
     Attributes:
         name: Short name used in reports (``"AneCQ-sample"``).
-        kind: ``qa`` (open questions, instruction records), ``choice`` (multiple-choice questions) or ``case``
-            (clinical cases with questions).
+        kind: ``qa`` (open questions, instruction records), ``choice`` (multiple-choice questions), ``case``
+            (clinical cases with questions) or ``perplexity`` (bits per character of documents, or of the
+            reference answers of instruction or case records).
         file: The task's records.
         description: One line for reports.
         read: How to read the file (format, column mapping, ``where`` selection, language of a bilingual source).

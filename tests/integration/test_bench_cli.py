@@ -30,11 +30,12 @@ def test_run_compare_and_human_evaluation(model_dir, tmp_path, capsys):
     common = ["--model", model_dir, "--limit", "3", "--max-new-tokens", "8", "--set", "bootstrap_resamples=100"]
     tasks = ["--tasks", "AneCQ-sample", "AneRC-sample"]
     assert run("run", *common, *tasks, "--out", tmp_path / "a", "--name", "tiny-a") == 0
-    assert run("run", *common, *tasks, "--choice-mode", "likelihood", "--out", tmp_path / "b", "--name", "tiny-b") == 0
+    assert run("run", *common, *tasks, "--choice-mode", "letter", "--out", tmp_path / "b", "--name", "tiny-b") == 0
     first = capsys.readouterr().out
     assert "AneCQ-sample: Acc" in first and "AneRC-sample: R-L" in first
     results = json.loads((tmp_path / "b" / "results.json").read_text(encoding="utf-8"))
-    assert results["tasks"]["AneCQ-sample"]["figures"]["Extracted"]["value"] == 100  # likelihood always answers
+    choice = results["tasks"]["AneCQ-sample"]
+    assert choice["settings"]["mode"] == "letter" and "Extracted" not in choice["figures"]  # letter always answers
     assert (tmp_path / "a" / "report.md").is_file() and (tmp_path / "a" / "charts" / "AneRC-sample.png").is_file()
     lines = (tmp_path / "a" / "predictions" / "AneCQ-sample" / "generations.jsonl").read_text().splitlines()
     assert len(lines) == 3
@@ -48,6 +49,8 @@ def test_run_compare_and_human_evaluation(model_dir, tmp_path, capsys):
     assert run("compare", tmp_path / "a", tmp_path / "b", "--out", report, *judge) == 0
     text = (report / "report.md").read_text(encoding="utf-8")
     assert "| tiny-a |" in text and "| tiny-b |" in text and "## LLM judge" in text
+    assert "**Not comparable:**" in text and "mode generate vs letter" in text  # AneCQ: generated vs letter
+    assert "| Δ R-L | against |" in text and "| tiny-b | tiny-a | 9 |" in text  # AneRC: scored alike, paired
     judged = json.loads((report / "judge.json").read_text(encoding="utf-8"))
     assert len(judged["pointwise"]) == 2 * 2 and len(judged["pairwise"]) == 2  # 2 items x 2 models; 2 pairs
     assert (report / "charts" / "judge_win_tie_lose.png").is_file()
@@ -113,7 +116,7 @@ def test_run_selects_and_breaks_down_a_published_benchmark(model_dir, tmp_path, 
 
     shape = anesbench(tmp_path)
     levels = [row["level"] for row in json.loads(shape.path.read_text(encoding="utf-8"))]
-    options = ["--choice-mode", "likelihood", "--set", "bootstrap_resamples=50", "--language", "en"]
+    options = ["--choice-mode", "letter", "--set", "bootstrap_resamples=50", "--language", "en"]
     argv = ["--model", model_dir, "--tasks", f"Anes={shape.path}", "--where", "level!=1", "--by", "level", *options]
     assert run("run", *argv, "--out", tmp_path / "run") == 0
     results = json.loads((tmp_path / "run" / "results.json").read_text(encoding="utf-8"))["tasks"]["Anes"]

@@ -5,12 +5,12 @@ Example:
     >>> from medspec.bench import AnesthesiaBenchmark, BenchmarkConfig
     >>> bench = AnesthesiaBenchmark(config=BenchmarkConfig(limit=5))
     >>> [task.name for task in bench.tasks]
-    ['AneCQ-sample', 'AneQA-sample', 'AneRC-sample']
+    ['AneCQ-sample', 'AneQA-sample', 'AneRC-sample', 'AneDoc-sample', 'AneQA-bpc']
 """
 
 from medspec.bench.benchmark import AnesthesiaBenchmark, Benchmark, BenchmarkConfig
 from medspec.bench.bootstrap import Estimate, bootstrap_ci
-from medspec.bench.extract import extract_choice
+from medspec.bench.choice.extract import extract_choice
 from medspec.bench.results import BenchmarkResult, Prediction, TaskResult
 from medspec.bench.tasks import PromptTemplates, Task, TaskItem, load_tasks, task_items
 

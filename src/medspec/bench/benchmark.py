@@ -4,7 +4,12 @@
 :class:`~medspec.llm.base.ChatBackend`: a local Hugging Face model through
 :class:`~medspec.llm.transformers.TransformersBackend` (batched, left-padded, chat template, greedy by default) or an
 API backend. :class:`AnesthesiaBenchmark` is the Hypnos benchmark: multiple-choice (AneCQ), open questions (AneQA)
-and clinical cases (AneRC), the bundled samples by default.
+and clinical cases (AneRC), the bundled samples by default, with held-out text scored in bits per character.
+
+Multiple-choice questions are answered in one of three modes (:mod:`medspec.bench.choice`): ``letter`` (the likeliest
+option letters), ``cloze`` (the likeliest option text, options not shown) or ``generate`` (letters read from a
+generated answer); ``circular`` asks each question once per rotation of its options. Perplexity tasks need a local
+model (:mod:`medspec.bench.perplexity`).
 
 With an output folder, every answer is appended to ``predictions/<task>/generations.jsonl`` as soon as its chunk is
 generated, so an interrupted run resumes where it stopped and nothing is generated (or paid for) twice. Answers that
@@ -25,21 +30,24 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from medspec.bench.likelihood import choose_by_likelihood
+from medspec.bench.choice.modes import choose_by_cloze, choose_by_letter
+from medspec.bench.perplexity import score_texts
 from medspec.bench.results import BenchmarkResult, Prediction, TaskResult, scored_path
 from medspec.bench.scoring import ScoringOptions, score_task
-from medspec.bench.tasks import ChoiceMode, PromptTemplates, Task, TaskItem, load_tasks, task_items
+from medspec.bench.tasks import CHOICE_MODES, ChoiceMode, PromptTemplates, Task, TaskItem, load_tasks, task_items
 from medspec.config import to_dict
 from medspec.data.dedup import Decontaminator
 from medspec.data.io import AppendLog, write_jsonl
 from medspec.data.schema import Record
 from medspec.errors import BackendError, ConfigError
-from medspec.llm.base import ChatBackend, GenerationParams, LikelihoodBackend
+from medspec.llm.base import ChatBackend, GenerationParams, LikelihoodBackend, TextLikelihoodBackend
 from medspec.run_dir import RunDirectory
 
 __all__ = ["AnesthesiaBenchmark", "Benchmark", "BenchmarkConfig"]
@@ -52,8 +60,13 @@ class BenchmarkConfig:
     """How a benchmark is run and scored.
 
     Attributes:
-        choice_mode: ``generate`` (answers read by the extractor) or ``likelihood`` (the most likely option letters;
-            needs a backend with ``continuation_logprobs``).
+        choice_mode: ``generate`` (answers read by the extractor), ``letter`` (the most likely option letters) or
+            ``cloze`` (the most likely option text, options not shown); ``letter`` and ``cloze`` need a backend
+            with ``continuation_logprobs`` (a local model).
+        circular: Ask every choice question once per rotation of its options and count it correct only when all
+            are answered correctly (``letter`` and ``generate``).
+        shots: Few-shot examples before each open or choice question, from the task's ``dev`` split or its other
+            records.
         max_new_tokens: Longest answer to an open or case question, in tokens.
         choice_max_new_tokens: Longest answer to a choice question; the prompt asks for the letters first.
         temperature: 0 for greedy decoding (the default, reproducible); positive to sample.
@@ -69,9 +82,14 @@ class BenchmarkConfig:
             for one per CPU.
         decontamination_ngram: Character n-gram length for the training-data overlap check.
         decontamination_threshold: Overlap coefficient at which a benchmark item counts as seen in training.
+        perplexity_window: Longest window of a perplexity document, in tokens.
+        perplexity_stride: How far the window moves (less than the window); every later window has at least
+            ``window - stride`` tokens of context.
     """
 
     choice_mode: ChoiceMode = "generate"
+    circular: bool = False
+    shots: int = 0
     max_new_tokens: int = 512
     choice_max_new_tokens: int = 64
     temperature: float = 0.0
@@ -86,10 +104,22 @@ class BenchmarkConfig:
     num_proc: int | None = None
     decontamination_ngram: int = 10
     decontamination_threshold: float = 0.5
+    perplexity_window: int = 1024
+    perplexity_stride: int = 512
 
     def __post_init__(self) -> None:
-        if self.choice_mode not in ("generate", "likelihood"):
-            raise ConfigError("choice_mode", f"expected generate or likelihood, got {self.choice_mode!r}")
+        if self.choice_mode == "likelihood":
+            raise ConfigError(
+                "choice_mode", "'likelihood' is now called 'letter' (or use 'cloze'; see docs/benchmark.md)"
+            )
+        if self.choice_mode not in CHOICE_MODES:
+            raise ConfigError("choice_mode", f"expected one of {', '.join(CHOICE_MODES)}, got {self.choice_mode!r}")
+        if self.circular and self.choice_mode == "cloze":
+            raise ConfigError("circular", "cloze mode shows no options, so there is no order to rotate")
+        if self.shots < 0:
+            raise ConfigError("shots", f"must be 0 or more, got {self.shots}")
+        if not 1 <= self.perplexity_stride < self.perplexity_window:
+            raise ConfigError("perplexity_stride", f"must be in 1..perplexity_window - 1, got {self.perplexity_stride}")
         for name in ("max_new_tokens", "choice_max_new_tokens", "save_every", "bootstrap_resamples", "num_proc"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
@@ -111,6 +141,27 @@ class BenchmarkConfig:
     def scoring(self) -> ScoringOptions:
         """The scoring settings."""
         return ScoringOptions(self.bootstrap_resamples, self.confidence, self.seed, self.num_proc)
+
+    def task_settings(self, kind: str) -> dict[str, object]:
+        """What a task's figures depend on besides the model: runs differing here are not comparable.
+
+        Example:
+            >>> BenchmarkConfig(choice_mode="letter", circular=True).task_settings("choice")["mode"]
+            'letter'
+        """
+        prompts = hashlib.sha256(json.dumps([to_dict(self.prompts), self.system_prompt]).encode()).hexdigest()[:12]
+        settings: dict[str, object] = {"mode": kind, "prompts": prompts}
+        if kind == "choice":
+            settings |= {"mode": self.choice_mode, "circular": self.circular, "shots": self.shots}
+        if kind == "qa":
+            settings["shots"] = self.shots
+        if kind == "perplexity":
+            settings |= {"window": self.perplexity_window, "stride": self.perplexity_stride}
+        elif kind != "choice" or self.choice_mode == "generate":
+            params = self.generation_params(kind)
+            settings |= {"max_new_tokens": params.max_new_tokens, "temperature": params.temperature}
+            settings |= {"top_p": params.top_p} if params.temperature > 0 else {}
+        return settings
 
 
 class Benchmark:
@@ -145,16 +196,24 @@ class Benchmark:
 
         Example:
             >>> [t.name for t in Benchmark.from_specialty("pediatrics").tasks]
-            ['PedKQ-sample', 'PedDx-sample', 'PedTx-sample']
+            ['PedKQ-sample', 'PedDx-sample', 'PedTx-sample', 'PedDoc-sample', 'PedKQ-bpc']
         """
         return cls(load_tasks(tasks, specialty=specialty), config=config)
 
     def items(self, task: Task) -> list[TaskItem]:
         """The items of a task as this benchmark asks them (``limit`` applied)."""
         if self.config.limit is not None:
-            task = Task(task.name, task.kind, task.records[: self.config.limit], task.description, task.file)
+            # the few-shot pool stays whole, so an item draws the same examples with any limit
+            task = replace(task, records=task.records[: self.config.limit], examples=task.examples or task.records)
+        config = self.config
         return task_items(
-            task, prompts=self.config.prompts, choice_mode=self.config.choice_mode, system=self.config.system_prompt
+            task,
+            prompts=config.prompts,
+            choice_mode=config.choice_mode,
+            circular=config.circular,
+            shots=config.shots,
+            seed=config.seed,
+            system=config.system_prompt,
         )
 
     def predict(self, backend: ChatBackend, task: Task, *, log: AppendLog | None = None) -> dict[str, Prediction]:
@@ -164,14 +223,16 @@ class Benchmark:
             Item id to prediction, for every item.
 
         Raises:
-            ConfigError: In likelihood mode with a backend that cannot score continuations.
+            ConfigError: In ``letter`` or ``cloze`` mode, or for a perplexity task, with a backend that cannot score
+                log-likelihoods.
             BackendError: When the backend returns another number of answers than it was asked for.
         """
         items = self.items(task)
-        likelihood = task.kind == "choice" and self.config.choice_mode == "likelihood"
-        if likelihood and not isinstance(backend, LikelihoodBackend):
+        scoring = task.kind == "choice" and self.config.choice_mode != "generate"
+        if scoring and not isinstance(backend, LikelihoodBackend):
             raise ConfigError(
-                "choice_mode", f"backend {backend.name} cannot score log-likelihoods; use choice_mode=generate"
+                "choice_mode",
+                f"backend {backend.name} cannot score log-likelihoods; use choice_mode=generate with it",
             )
         done: dict[str, Prediction] = {}
         for entry in log.entries() if log else ():
@@ -179,19 +240,35 @@ class Benchmark:
             if prediction.error is None:
                 done[prediction.id] = prediction
         # Longest prompts first, so each batch holds prompts of similar length and little padding (the backend
-        # sorts only within one call); predictions are keyed by id, so the order is free.
-        todo = sorted((i for i in items if i.id not in done), key=lambda i: -sum(len(m["content"]) for m in i.messages))
+        # sorts only within one call), the rotations of one question side by side so their shared beginning is
+        # computed once; predictions are keyed by id, so the order is free.
+        size = {item.record_id: sum(len(m["content"]) for m in item.messages) + len(item.reference) for item in items}
+        todo = sorted((i for i in items if i.id not in done), key=lambda i: (-size[i.record_id], i.record_id))
         if done and todo:
             logger.info("%s: resuming, %d of %d items already answered", task.name, len(items) - len(todo), len(items))
         step = self.config.save_every
         for start in range(0, len(todo), step):
             chunk = todo[start : start + step]
-            fresh = self._score_options(backend, chunk) if likelihood else self._generate(backend, chunk, task.kind)
+            fresh = self._answer(backend, chunk, task.kind)
             if log:
                 log.extend(p.to_dict() for p in fresh)
             done.update((p.id, p) for p in fresh)
             logger.info("%s: %d/%d items answered", task.name, len(items) - len(todo) + start + len(chunk), len(items))
         return {item.id: done[item.id] for item in items}
+
+    def _answer(self, backend: ChatBackend, chunk: list[TaskItem], kind: str) -> list[Prediction]:
+        mode = self.config.choice_mode
+        if kind == "perplexity":
+            window, stride = self.config.perplexity_window, self.config.perplexity_stride
+            return score_texts(backend, chunk, window=window, stride=stride)
+        if kind == "choice" and mode != "generate":
+            choose = choose_by_letter if mode == "letter" else choose_by_cloze
+            chosen = choose(backend, chunk)  # type: ignore[arg-type]
+            return [
+                Prediction(id=item.id, text=answer, logprobs=table)
+                for item, (answer, table) in zip(chunk, chosen, strict=True)
+            ]
+        return self._generate(backend, chunk, kind)
 
     def _generate(self, backend: ChatBackend, chunk: list[TaskItem], kind: str) -> list[Prediction]:
         completions = backend.generate([item.messages for item in chunk], self.config.generation_params(kind))
@@ -200,13 +277,6 @@ class Benchmark:
         return [
             Prediction(id=item.id, text=c.text, finish_reason=c.finish_reason, error=c.error, usage=dict(c.usage))
             for item, c in zip(chunk, completions, strict=True)
-        ]
-
-    def _score_options(self, backend: ChatBackend, chunk: list[TaskItem]) -> list[Prediction]:
-        chosen = choose_by_likelihood(backend, chunk)  # type: ignore[arg-type]
-        return [
-            Prediction(id=item.id, text=answer, logprobs=table)
-            for item, (answer, table) in zip(chunk, chosen, strict=True)
         ]
 
     def contamination(self, training_data: Iterable[Record]) -> dict[str, list[str]]:
@@ -263,7 +333,12 @@ class Benchmark:
         run = RunDirectory(out, config=self._run_config(model), inputs=inputs) if out is not None else None
         results: dict[str, TaskResult] = {}
         scored: dict[str, list[dict[str, object]]] = {}
+        skipped = {}
         for task in self.tasks:
+            if task.kind == "perplexity" and not isinstance(backend, LikelihoodBackend | TextLikelihoodBackend):
+                skipped[task.name] = f"{backend.name} cannot score text (perplexity needs a local model)"
+                logger.warning("%s skipped: %s", task.name, skipped[task.name])
+                continue
             step = f"predictions/{task.name}"
             log = AppendLog(run.step_dir(step) / "generations.jsonl") if run else None
             predictions = self.predict(backend, task, log=log)
@@ -278,12 +353,20 @@ class Benchmark:
                 self.items(task),
                 predictions,
                 options=self.config.scoring(),
+                choice_mode=self.config.choice_mode,
+                circular=self.config.circular,
+                settings=self.config.task_settings(task.kind),
                 contaminated=contaminated.get(task.name, ()),
             )
             if run:
                 write_jsonl(scored_path(run.root, task.name), scored[task.name])
         result = BenchmarkResult(
-            model, results, config=to_dict(self.config), items=scored, run_dir=run.root if run else None
+            model,
+            results,
+            config=to_dict(self.config),
+            items=scored,
+            run_dir=run.root if run else None,
+            skipped=skipped,
         )
         if run:
             result.save(run.root)

@@ -4,7 +4,10 @@ A figure is the mean of per-item scores (an accuracy is the mean of 0/1 correctn
 BLEUs), so its uncertainty comes from which items the benchmark happens to hold. :func:`bootstrap_ci` resamples the
 items with replacement and takes the percentile interval of the resampled means. When items come in groups (the
 questions of one clinical case) the groups are resampled whole, so correlated items are not counted as independent
-evidence.
+evidence. With ``weights`` the figure is a weighted mean (bits per character: each text's bits per character
+weighted by its length is the corpus's total bits over its total characters), and the bootstrap resamples the ratio.
+:func:`paired_difference` is the figure a user needs to claim "model B is better than model A": the difference of
+the two models on the same items, resampled together, so the item-to-item variation both share cancels.
 
 Example:
     >>> estimate = Estimate.from_scores([1, 0, 1, 1, 0, 1, 1, 1], scale=100)
@@ -22,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Estimate", "bootstrap_ci"]
+__all__ = ["Estimate", "bootstrap_ci", "paired_difference"]
 
 _CHUNK = 2**22  # resampled indices materialised at once: 4M int64 = 32 MiB
 
@@ -31,6 +34,7 @@ def bootstrap_ci(
     scores: Sequence[float] | np.ndarray,
     *,
     groups: Sequence[str] | None = None,
+    weights: Sequence[float] | np.ndarray | None = None,
     resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
@@ -41,6 +45,7 @@ def bootstrap_ci(
         scores: One score per item.
         groups: Optional group label per item; groups are resampled whole (a cluster bootstrap) and the statistic
             is the mean over all items of the drawn groups.
+        weights: Optional weight per item (characters per text); the statistic is then the weighted mean.
         resamples: Number of bootstrap resamples.
         confidence: Coverage of the interval, in (0, 1).
         seed: Seed of the resampling, so a report is reproducible.
@@ -49,7 +54,8 @@ def bootstrap_ci(
         ``(low, high)``; ``(nan, nan)`` for no scores, ``(x, x)`` for a single item or group.
 
     Raises:
-        ValueError: When ``resamples`` or ``confidence`` is out of range, or ``groups`` has another length.
+        ValueError: When ``resamples`` or ``confidence`` is out of range, or ``groups`` or ``weights`` has another
+            length.
 
     Example:
         >>> bootstrap_ci([2.0, 2.0, 2.0])
@@ -62,14 +68,17 @@ def bootstrap_ci(
     values = np.asarray(scores, dtype=float)
     if values.size == 0:
         return float("nan"), float("nan")
+    mass = np.ones_like(values) if weights is None else np.asarray(weights, dtype=float)
+    if mass.shape != values.shape:
+        raise ValueError(f"{values.size} scores but {mass.size} weights")
     if groups is not None:
         if len(groups) != values.size:
             raise ValueError(f"{values.size} scores but {len(groups)} group labels")
         _, index = np.unique(np.asarray(groups, dtype=object), return_inverse=True)
-        sums = np.bincount(index, weights=values)  # (G,)
-        counts = np.bincount(index).astype(float)  # (G,)
+        sums = np.bincount(index, weights=values * mass)  # (G,)
+        counts = np.bincount(index, weights=mass)  # (G,)
     else:
-        sums, counts = values, np.ones_like(values)
+        sums, counts = values * mass, mass
     rng = np.random.default_rng(seed)
     means = np.empty(resamples)
     per_chunk = max(1, _CHUNK // sums.size)
@@ -105,16 +114,20 @@ class Estimate:
         *,
         scale: float = 1.0,
         groups: Sequence[str] | None = None,
+        weights: Sequence[float] | np.ndarray | None = None,
         resamples: int = 1000,
         confidence: float = 0.95,
         seed: int = 0,
     ) -> Estimate:
-        """Mean of ``scores`` times ``scale`` with its bootstrap interval (see :func:`bootstrap_ci`)."""
+        """(Weighted) mean of ``scores`` times ``scale`` with its bootstrap interval (see :func:`bootstrap_ci`)."""
         values = np.asarray(scores, dtype=float) * scale
         if values.size == 0:
             return cls(float("nan"), float("nan"), float("nan"), 0)
-        low, high = bootstrap_ci(values, groups=groups, resamples=resamples, confidence=confidence, seed=seed)
-        return cls(float(values.mean()), low, high, int(values.size))
+        low, high = bootstrap_ci(
+            values, groups=groups, weights=weights, resamples=resamples, confidence=confidence, seed=seed
+        )
+        mean = np.average(values, weights=None if weights is None else np.asarray(weights, dtype=float))
+        return cls(float(mean), low, high, int(values.size))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; NaN becomes ``None``."""
@@ -142,3 +155,43 @@ class Estimate:
             return "n/a"
         text = f"{self.value:.{digits}f}"
         return f"{text} [{self.low:.{digits}f}, {self.high:.{digits}f}]" if interval else text
+
+
+def paired_difference(
+    baseline: Sequence[float] | np.ndarray,
+    candidate: Sequence[float] | np.ndarray,
+    *,
+    groups: Sequence[str] | None = None,
+    weights: Sequence[float] | np.ndarray | None = None,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Estimate:
+    """The difference ``candidate - baseline`` over the same items, with its paired bootstrap interval.
+
+    Both models' scores of one item are resampled together (one draw of items, the per-item differences averaged),
+    which is the paired bootstrap of Koehn (2004): an interval that excludes 0 supports "the candidate differs".
+
+    Args:
+        baseline: One score per item for the first model.
+        candidate: The second model's scores of the same items, in the same order.
+        groups: Items resampled together (the questions of one case).
+        weights: Weight per item (characters, for bits per character).
+        resamples: Bootstrap resamples.
+        confidence: Coverage of the interval.
+        seed: Resampling seed.
+
+    Raises:
+        ValueError: When the two score lists differ in length.
+
+    Example:
+        >>> delta = paired_difference([0] * 20, [1] * 12 + [0] * 8)
+        >>> delta.value, delta.low > 0
+        (0.6, True)
+    """
+    a, b = np.asarray(baseline, dtype=float), np.asarray(candidate, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired scores need the same items: {a.size} and {b.size} scores")
+    return Estimate.from_scores(
+        b - a, groups=groups, weights=weights, resamples=resamples, confidence=confidence, seed=seed
+    )

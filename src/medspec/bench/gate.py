@@ -2,7 +2,9 @@
 
 :func:`benchmark_gate` builds the callable :class:`~medspec.training.GeneralToSpecificTrainer` calls after a stage
 with an ``eval_gate``: it runs the gate's tasks (``max_items`` each) on the model before and after the stage and
-passes when the mean of the tasks' headline figures did not fall by more than ``tolerance`` points.
+passes when the tasks' headline figures did not get worse by more than ``tolerance`` on average (a figure's change
+counts as an improvement when it goes the better way: up for accuracies and overlap metrics, down for bits per
+character, so a perplexity task can gate a stage).
 
 Example:
     >>> gate = benchmark_gate(specialty="anesthesiology")
@@ -32,6 +34,12 @@ def _score(bench: Benchmark, folder: Path, name: str, batch_size: int) -> dict[s
     return {task: float(r.figures[r.headline].value) for task, r in result.tasks.items()}
 
 
+def _improvement(before: dict[str, float], after: dict[str, float], lower_is_better: set[str]) -> float:
+    """Mean change of the tasks' headline figures, each signed so that positive is better."""
+    changes = [(before[t] - after[t]) if t in lower_is_better else (after[t] - before[t]) for t in before]
+    return sum(changes) / len(changes)
+
+
 def benchmark_gate(
     *, specialty: str | Path = "anesthesiology", settings: BenchmarkConfig | None = None, batch_size: int = 16
 ) -> Callable[[StageConfig, Path, Path], dict[str, Any]]:
@@ -54,12 +62,15 @@ def benchmark_gate(
             "before": _score(bench, before, "before", batch_size),
             "after": _score(bench, after, "after", batch_size),
         }
+        lower = {task.name for task in bench.tasks if task.kind == "perplexity"}
+        change = _improvement(scores["before"], scores["after"], lower)
         mean = {k: sum(v.values()) / len(v) for k, v in scores.items()}
         return {
-            "passed": mean["after"] >= mean["before"] - stage.eval_gate.tolerance,
+            "passed": change >= -stage.eval_gate.tolerance,
             "tasks": scores,
             "before": round(mean["before"], 3),
             "after": round(mean["after"], 3),
+            "improvement": round(change, 4),
         }
 
     return gate

@@ -86,11 +86,14 @@ def plot_task(results: Sequence[BenchmarkResult], task: str, path: str | Path) -
     having = [r for r in results if task in r.tasks]
     if not having:
         raise ValueError(f"no result has task {task!r}")
-    names = list(having[0].tasks[task].figures)
+    # figures every run has (runs in other scoring modes differ), each run labelled with its mode when they differ
+    names = [n for n in having[0].tasks[task].figures if all(n in r.tasks[task].figures for r in having)]
+    modes = {r.tasks[task].describe() for r in having}
+    label = {r.model: r.model if len(modes) == 1 else f"{r.model} ({r.tasks[task].describe()})" for r in having}
     figure = _figure(max(6.0, 0.9 * len(names) * max(1, len(having)) ** 0.5 + 2), 4.0)
     axes = figure.subplots()
-    _grouped_bars(axes, names, {r.model: _interval([r.tasks[task].figures[n] for n in names]) for r in having})
-    axes.set_ylabel("score (x100)")
+    _grouped_bars(axes, names, {label[r.model]: _interval([r.tasks[task].figures[n] for n in names]) for r in having})
+    axes.set_ylabel("bits per character (lower is better)" if having[0].tasks[task].lower_is_better else "score (x100)")
     axes.set_title(f"{task} ({having[0].tasks[task].kind}): means with 95% bootstrap intervals")
     axes.tick_params(axis="x", labelrotation=30 if len(names) > 6 else 0)
     return _save(figure, path)

@@ -1,8 +1,11 @@
 """The comparison report: Markdown tables laid out like the papers', JSON, and PNG charts.
 
-One table per task with a row per model and a column per figure (accuracy beside its extraction rate; ROUGE, BLEU,
-GLEU and Distinct in the papers' order), each cell the figure with its bootstrap interval and the best in bold; the
-headline figure per topic tag; warnings for failed generations and for items that overlap training data. With a
+One table per task and scoring setting with a row per model and a column per figure (accuracy beside its extraction
+rate; ROUGE, BLEU, GLEU and Distinct in the papers' order; bits per character), each cell the figure with its
+bootstrap interval and the best in bold; each model's difference from the first with its paired bootstrap interval
+(:mod:`medspec.bench.compare`); runs scored with other settings in tables of their own, with a note saying what
+differs; the letters chosen against the key's; the headline figure per topic tag; warnings for failed generations
+and for items that overlap training data. With a
 :class:`~medspec.bench.judge_report.JudgeReport`, the judge's mean scores and win/tie/lose rates follow; with
 :class:`~medspec.bench.human_results.HumanResults`, the human ratings, their agreement and the judge-human agreement.
 
@@ -24,10 +27,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from medspec.bench.compare import PairedDelta, comparable_groups, paired_deltas, setting_differences
 from medspec.bench.human_results import HumanResults
 from medspec.bench.judge_report import JudgeReport
 from medspec.bench.plots import plot_criteria, plot_task, plot_win_tie_lose
-from medspec.bench.results import BenchmarkResult
+from medspec.bench.results import LOWER_IS_BETTER, BenchmarkResult
 from medspec.data.io import atomic_write_text
 
 __all__ = ["Report", "human_markdown", "judge_markdown", "task_table"]
@@ -41,7 +45,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def task_table(results: Sequence[BenchmarkResult], task: str) -> str:
     """One task as a Markdown table: a row per model, a column per figure, the best value in bold.
 
-    A column is bolded only where the models differ (a value that every model shares is nobody's best).
+    A column is bolded only where the models differ (a value that every model shares is nobody's best); for bits
+    per character the best is the lowest.
     """
     having = [r for r in results if task in r.tasks]
     names = list(having[0].tasks[task].figures)
@@ -49,7 +54,7 @@ def task_table(results: Sequence[BenchmarkResult], task: str) -> str:
     for name in names:
         values = [v for r in having if not math.isnan(v := r.tasks[task].figures[name].value)]
         if values and max(values) > min(values):
-            best[name] = max(values)
+            best[name] = min(values) if name in LOWER_IS_BETTER else max(values)
     rows = []
     for result in results:
         if task not in result.tasks:
@@ -97,6 +102,37 @@ def _warnings(results: Sequence[BenchmarkResult], task: str) -> list[str]:
                 f"({shown}); their scores may be inflated."
             )
     return notes
+
+
+def _not_comparable(groups: Sequence[Sequence[BenchmarkResult]], task: str) -> str:
+    base = groups[0][0]
+    notes = []
+    for group in groups[1:]:
+        other = group[0]
+        differences = "; ".join(setting_differences(base.tasks[task].settings, other.tasks[task].settings))
+        notes.append(f"{base.model} and {other.model}: {differences}")
+    return (
+        "> **Not comparable:** these runs were scored with different settings, so their figures measure different "
+        "things; each setting has its own table and no difference is computed across them (" + " | ".join(notes) + ")."
+    )
+
+
+def _delta_table(deltas: Sequence[PairedDelta]) -> str:
+    rows = [[d.model, d.baseline, str(d.delta.n), d.delta.format(), d.verdict] for d in deltas]
+    return _table([f"Δ {deltas[0].figure}", "against", "items", "Δ [interval]", "verdict"], rows)
+
+
+def _letters_line(results: Sequence[BenchmarkResult], task: str) -> str | None:
+    having = [r for r in results if r.tasks[task].letters]
+    if not having:
+        return None
+
+    def counts(found: dict[str, int]) -> str:
+        return " · ".join(f"{letter} {count}" for letter, count in found.items())
+
+    lines = [f"- key: {counts(having[0].tasks[task].letters['key'])}"]
+    lines += [f"- {r.model}: {counts(r.tasks[task].letters['answers'])}" for r in having]
+    return "Letters chosen for single-answer items, beside the key's (a letter bias shows here):\n\n" + "\n".join(lines)
 
 
 def judge_markdown(judge: JudgeReport) -> str:
@@ -182,30 +218,63 @@ class Report:
         confidence = round(100 * config.get("confidence", 0.95))
         parts = [
             "# Benchmark report",
-            f"Models: {', '.join(r.model for r in self.results)}. Each figure is a mean over items x100 with its "
+            f"Models: {', '.join(r.model for r in self.results)}. Each figure is a mean over items with its "
             f"{confidence}% bootstrap interval ({config.get('bootstrap_resamples', 1000)} resamples; the questions of "
-            "one case are resampled together); the best value is in bold. An unparseable multiple-choice answer "
-            "counts as wrong; `Extracted` is the share of answers the extractor could read.",
+            "one case, and the rotations of one choice question, are resampled together); the best value is in bold. "
+            "Accuracies are x100; `BPC` is bits per character, lower is better. An unparseable multiple-choice "
+            "answer counts as wrong; `Extracted` is the share of answers the extractor could read. `Δ` is a model's "
+            "difference from the first model of its table on the same items, with its paired bootstrap interval.",
         ]
         for task in self.tasks():
-            first = next(r.tasks[task] for r in self.results if task in r.tasks)
-            parts += [
-                f"## {task} ({first.kind}, {first.counts.get('items', '?')} items)",
-                task_table(self.results, task),
-            ]
+            groups = comparable_groups(self.results, task)
+            first = groups[0][0].tasks[task]
+            parts.append(f"## {task} ({first.kind}, {first.counts.get('items', '?')} items)")
+            if len(groups) > 1:
+                parts.append(_not_comparable(groups, task))
+            for group in groups:
+                if len(groups) > 1:
+                    parts.append(f"### {group[0].tasks[task].describe()}")
+                parts.append(task_table(group, task))
+                deltas = self._deltas(group, task)
+                if deltas:
+                    parts.append(_delta_table(deltas))
+                letters = _letters_line(group, task)
+                if letters:
+                    parts.append(letters)
             parts += _warnings(self.results, task)
             tags = _tag_table(self.results, task)
             if tags:
                 parts += [f"{first.headline} by topic:", tags]
+        skipped = [f"{task} for {r.model} ({why})" for r in self.results for task, why in r.skipped.items()]
+        if skipped:
+            parts.append("> Skipped: " + "; ".join(skipped) + ".")
         if self.judge is not None:
             parts.append(judge_markdown(self.judge))
         if self.human is not None:
             parts.append(human_markdown(self.human, judge=self.judge))
         return "\n\n".join(parts) + "\n"
 
+    def _deltas(self, group: Sequence[BenchmarkResult], task: str) -> list[PairedDelta]:
+        config = group[0].config
+        return paired_deltas(
+            group,
+            task,
+            resamples=int(config.get("bootstrap_resamples", 1000)),
+            confidence=float(config.get("confidence", 0.95)),
+            seed=int(config.get("seed", 0)),
+        )
+
+    def deltas(self) -> dict[str, list[PairedDelta]]:
+        """Per task, each model's paired difference from the first model scored with the same settings."""
+        found = {}
+        for task in self.tasks():
+            found[task] = [d for group in comparable_groups(self.results, task) for d in self._deltas(group, task)]
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         data: dict[str, Any] = {"models": [r.to_dict() for r in self.results]}
+        data["deltas"] = {task: [d.to_dict() for d in found] for task, found in self.deltas().items() if found}
         if self.judge is not None:
             data["judge"] = self.judge.to_dict()
         if self.human is not None:

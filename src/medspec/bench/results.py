@@ -24,9 +24,11 @@ from medspec.bench.bootstrap import Estimate
 from medspec.data.io import atomic_write_text
 from medspec.errors import ConfigError
 
-__all__ = ["BenchmarkResult", "Prediction", "TaskResult", "scored_path"]
+__all__ = ["LOWER_IS_BETTER", "BenchmarkResult", "Prediction", "TaskResult", "scored_path"]
 
 RESULTS_FILE = "results.json"
+LOWER_IS_BETTER = frozenset({"BPC"})
+"""Figures where a lower value is the better one (bits per character); every other figure is better higher."""
 
 
 def scored_path(run_dir: str | Path, task: str) -> Path:
@@ -44,7 +46,8 @@ class Prediction:
         finish_reason: ``stop``, ``length`` or ``error``.
         error: Why generation failed, when it did.
         usage: Token counts reported by the backend.
-        logprobs: In likelihood mode, the log-probability of each candidate answer.
+        logprobs: In ``letter`` and ``cloze`` mode, the log-probability of each candidate answer.
+        logprob: For a perplexity item, the natural-log probability of its text.
     """
 
     id: str
@@ -53,6 +56,7 @@ class Prediction:
     error: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     logprobs: dict[str, float] | None = None
+    logprob: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the log entry)."""
@@ -61,6 +65,8 @@ class Prediction:
             data["error"] = self.error
         if self.logprobs is not None:
             data["logprobs"] = self.logprobs
+        if self.logprob is not None:
+            data["logprob"] = self.logprob
         return data
 
     @classmethod
@@ -73,6 +79,7 @@ class Prediction:
             error=data.get("error"),
             usage=dict(data.get("usage") or {}),
             logprobs=data.get("logprobs"),
+            logprob=data.get("logprob"),
         )
 
 
@@ -82,13 +89,16 @@ class TaskResult:
 
     Attributes:
         name: The task.
-        kind: ``qa``, ``choice`` or ``case``.
-        headline: The figure that sums the task up (``"Acc"`` or ``"R-L"``).
+        kind: ``qa``, ``choice``, ``case`` or ``perplexity``.
+        headline: The figure that sums the task up (``"Acc"``, ``"Acc (norm)"``, ``"R-L"`` or ``"BPC"``).
         figures: Each figure with its bootstrap interval, in report order.
         by_tag: The headline figure per topic tag.
         counts: ``items``, ``errors`` (generation failed), ``empty`` answers, ``truncated`` (hit the token limit)
             and, for choice tasks, ``unparseable``.
         contaminated: Items that overlap the training data given to the run.
+        settings: What makes two runs' figures comparable: the scoring mode, circular evaluation, shots, the
+            prompts and the decoding or window settings (see :meth:`describe`).
+        letters: For choice tasks, the letters chosen for single-answer items beside the key's.
     """
 
     name: str
@@ -98,6 +108,28 @@ class TaskResult:
     by_tag: dict[str, Estimate] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     contaminated: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    letters: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def lower_is_better(self) -> bool:
+        """True when a lower headline figure is better (bits per character)."""
+        return self.headline in LOWER_IS_BETTER
+
+    def describe(self) -> str:
+        """The settings in a few words: ``"letter, circular, 5-shot"``.
+
+        Example:
+            >>> settings = {"mode": "letter", "circular": True, "shots": 5}
+            >>> TaskResult("t", "choice", "Acc", {}, settings=settings).describe()
+            'letter, circular, 5-shot'
+        """
+        words = [str(self.settings.get("mode", self.kind))]
+        if self.settings.get("circular"):
+            words.append("circular")
+        if self.settings.get("shots"):
+            words.append(f"{self.settings['shots']}-shot")
+        return ", ".join(words)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -109,6 +141,8 @@ class TaskResult:
             "by_tag": {k: v.to_dict() for k, v in self.by_tag.items()},
             "counts": dict(self.counts),
             "contaminated": list(self.contaminated),
+            "settings": dict(self.settings),
+            "letters": dict(self.letters),
         }
 
     @classmethod
@@ -122,6 +156,8 @@ class TaskResult:
             by_tag={k: Estimate.from_dict(v) for k, v in data.get("by_tag", {}).items()},
             counts=dict(data.get("counts", {})),
             contaminated=list(data.get("contaminated", [])),
+            settings=dict(data.get("settings", {})),
+            letters=dict(data.get("letters", {})),
         )
 
 
@@ -136,6 +172,7 @@ class BenchmarkResult:
         items: Per task, the scored items (question, reference, answer and per-item scores) that the judge and the
             human evaluation kit read; kept in ``predictions/<task>/scored.jsonl``, not in ``results.json``.
         run_dir: The run folder, when the run had one.
+        skipped: Tasks the backend could not run, with the reason (perplexity tasks with an API backend).
     """
 
     model: str
@@ -143,6 +180,7 @@ class BenchmarkResult:
     config: dict[str, Any] = field(default_factory=dict)
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     run_dir: Path | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def headlines(self) -> dict[str, str]:
         """Each task's headline figure, formatted."""
@@ -154,6 +192,7 @@ class BenchmarkResult:
             "model": self.model,
             "tasks": {name: task.to_dict() for name, task in self.tasks.items()},
             "config": self.config,
+            "skipped": dict(self.skipped),
         }
 
     def save(self, run_dir: str | Path) -> Path:
@@ -180,7 +219,14 @@ class BenchmarkResult:
             if scored.is_file():
                 with open(scored, encoding="utf-8") as f:
                     items[name] = [json.loads(line) for line in f if line.strip()]
-        return cls(model=data["model"], tasks=tasks, config=data.get("config", {}), items=items, run_dir=Path(run_dir))
+        return cls(
+            model=data["model"],
+            tasks=tasks,
+            config=data.get("config", {}),
+            items=items,
+            run_dir=Path(run_dir),
+            skipped=dict(data.get("skipped", {})),
+        )
 
     def scored_items(self, task: str) -> list[dict[str, Any]]:
         """The scored items of a task: ``id``, ``question``, ``reference``, ``prediction`` and per-item scores.

@@ -1,9 +1,11 @@
 """Scoring a task's predictions: per-item scores, figures with bootstrap intervals, and per-topic breakdowns.
 
 Open questions and case questions get the generation metrics, in the order the papers' tables use: ROUGE-1/2/L,
-BLEU-1..4, GLEU and Distinct-1/2 (``R-1`` .. ``D-2``; headline ``R-L``). Choice questions get accuracy with the
-extraction rate beside it, overall and for single- and multiple-answer questions (headline ``Acc``). Every figure is
-a mean of per-item scores x100 with a bootstrap interval; the questions of one clinical case are resampled together.
+BLEU-1..4, GLEU and Distinct-1/2 (``R-1`` .. ``D-2``; headline ``R-L``). Choice questions get accuracy in their
+scoring mode (:mod:`medspec.bench.choice.scoring`), overall and for single- and multiple-answer questions. Perplexity
+tasks get bits per character (:mod:`medspec.bench.perplexity`; headline ``BPC``, lower is better). Every figure is a
+mean of per-item scores with a bootstrap interval (x100 for percentages; weighted by length for bits per character);
+the questions of one clinical case, and the rotations of one choice question, are resampled together.
 
 A failed generation is scored as an empty answer (0 on every metric, unparseable) and counted under ``errors``, so a
 flaky backend cannot raise a score by dropping hard items.
@@ -23,10 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from medspec.bench.bootstrap import Estimate
+from medspec.bench.choice.scoring import score_choice_task
+from medspec.bench.perplexity import perplexity_rows
 from medspec.bench.results import Prediction, TaskResult
-from medspec.bench.tasks import TaskItem
+from medspec.bench.tasks import ChoiceMode, TaskItem
 
-__all__ = ["CHOICE_FIGURES", "GENERATION_FIGURES", "ScoringOptions", "score_task"]
+__all__ = ["GENERATION_FIGURES", "ScoringOptions", "score_task"]
 
 # Display name -> metric key, in the papers' column order.
 GENERATION_FIGURES: dict[str, str] = {
@@ -40,15 +44,6 @@ GENERATION_FIGURES: dict[str, str] = {
     "GLEU": "gleu",
     "D-1": "distinct-1",
     "D-2": "distinct-2",
-}
-# Display name -> (per-item field, which questions).
-CHOICE_FIGURES: dict[str, tuple[str, str]] = {
-    "Acc": ("correct", "all"),
-    "Extracted": ("extracted", "all"),
-    "Acc (single)": ("correct", "single"),
-    "Extracted (single)": ("extracted", "single"),
-    "Acc (multiple)": ("correct", "multiple"),
-    "Extracted (multiple)": ("extracted", "multiple"),
 }
 
 
@@ -87,18 +82,6 @@ def _generation_scores(answers: list[str], references: list[str], num_proc: int 
     return [{name: columns[key][i] for name, key in GENERATION_FIGURES.items()} for i in range(len(answers))]
 
 
-def _choice_scores(items: Sequence[TaskItem], answers: list[str]) -> list[dict[str, Any]]:
-    from medspec.bench.metrics import ChoiceAccuracy
-
-    rows = ChoiceAccuracy().compute(
-        predictions=answers,
-        references=[item.reference for item in items],
-        options=[item.options for item in items],
-        per_sample=True,
-    )["rows"]
-    return [{**row, "correct": 100.0 * row["correct"], "extracted": 100.0 * row["extracted"]} for row in rows]
-
-
 def _counts(items: Sequence[TaskItem], predictions: Sequence[Prediction]) -> dict[str, int]:
     return {
         "items": len(items),
@@ -108,26 +91,58 @@ def _counts(items: Sequence[TaskItem], predictions: Sequence[Prediction]) -> dic
     }
 
 
+def _figures(rows: list[dict[str, Any]], options: ScoringOptions, *, headline: str) -> dict[str, Estimate]:
+    """Every per-item score as a figure, in the rows' order; the headline for single- and multiple-answer apart."""
+    names = list(dict.fromkeys(name for row in rows for name in row["scores"]))
+    weights = [row["chars"] for row in rows] if rows and "chars" in rows[0] else None
+    groups = [row["group"] or row["id"] for row in rows]
+    figures = {
+        name: Estimate.from_scores(
+            [row["scores"][name] for row in rows],
+            groups=groups,
+            weights=weights,
+            resamples=options.resamples,
+            confidence=options.confidence,
+            seed=options.seed,
+        )
+        for name in names
+    }
+    if rows and "multiple" in rows[0]:
+        for label, multiple in (("single", False), ("multiple", True)):
+            chosen = [row for row in rows if row["multiple"] == multiple]
+            figures[f"{headline} ({label})"] = _estimate(
+                [row["scores"][headline] for row in chosen], [row["group"] or row["id"] for row in chosen], options
+            )
+    return figures
+
+
 def score_task(
     name: str,
     items: Sequence[TaskItem],
     predictions: Mapping[str, Prediction],
     *,
     options: ScoringOptions,
+    choice_mode: ChoiceMode = "generate",
+    circular: bool = False,
+    settings: Mapping[str, Any] | None = None,
     contaminated: Sequence[str] = (),
 ) -> tuple[TaskResult, list[dict[str, Any]]]:
     """Score one task.
 
     Args:
         name: The task's name.
-        items: Its items (all of one kind).
+        items: Its items (all of one kind; every rotation of a choice question under circular evaluation).
         predictions: Item id to prediction; every item needs one.
         options: Bootstrap and segmentation settings.
+        choice_mode: How choice answers were taken: ``letter``, ``cloze`` or ``generate``.
+        circular: Whether choice items hold every rotation of their question.
+        settings: What the run's figures depend on, kept in the result for comparisons.
         contaminated: Ids of items that overlap training data (recorded in the result).
 
     Returns:
-        The task's result, and one scored row per item (``id``, ``question``, ``reference``, ``prediction``,
-        ``tags``, ``group``, ``scores`` and, for choice items, the extracted ``answer``).
+        The task's result, and one scored row per question (``id``, ``question``, ``reference``, ``prediction``,
+        ``tags``, ``group``, ``scores``; for choice questions the ``answer`` read; for perplexity items ``chars``
+        and ``bits``).
 
     Raises:
         ValueError: When an item has no prediction.
@@ -137,28 +152,20 @@ def score_task(
         raise ValueError(f"task {name}: {len(missing)} items have no prediction, e.g. {missing[0]!r}")
     kind = items[0].kind if items else "qa"
     ordered = [predictions[item.id] for item in items]
-    answers = [p.text if p.error is None else "" for p in ordered]
-    groups = [item.group or item.id for item in items]
     counts = _counts(items, ordered)
-    rows: list[dict[str, Any]] = []
-    figures: dict[str, Estimate] = {}
+    letters: dict[str, dict[str, int]] = {}
     if kind == "choice":
-        outcomes = _choice_scores(items, answers)
-        counts["unparseable"] = sum(not o["extracted"] for o in outcomes)
-        for figure, (field_name, subset) in CHOICE_FIGURES.items():
-            chosen = [i for i, o in enumerate(outcomes) if subset == "all" or o["multiple"] == (subset == "multiple")]
-            figures[figure] = _estimate([outcomes[i][field_name] for i in chosen], [groups[i] for i in chosen], options)
-        per_item = [{"Acc": o["correct"], "Extracted": o["extracted"]} for o in outcomes]
-        extra = [{"answer": o["answer"], "multiple": o["multiple"]} for o in outcomes]
-        headline = "Acc"
+        scored = score_choice_task(items, predictions, mode=choice_mode, circular=circular)
+        rows, headline, letters = scored.rows, scored.headline, scored.letters
+        counts["questions"] = len(rows)
+        if choice_mode == "generate":
+            counts["unparseable"] = scored.unparseable
+    elif kind == "perplexity":
+        rows, headline = perplexity_rows(items, predictions), "BPC"
     else:
+        answers = [p.text if p.error is None else "" for p in ordered]
         per_item = _generation_scores(answers, [item.reference for item in items], options.num_proc)
-        for figure in GENERATION_FIGURES:
-            figures[figure] = _estimate([scores[figure] for scores in per_item], groups, options)
-        extra = [{} for _ in items]
-        headline = "R-L"
-    for item, prediction, scores, more in zip(items, ordered, per_item, extra, strict=True):
-        rows.append(
+        rows = [
             {
                 "id": item.id,
                 "question": item.question,
@@ -167,16 +174,32 @@ def score_task(
                 "tags": list(item.tags),
                 "group": item.group,
                 "scores": scores,
-                **more,
             }
+            for item, prediction, scores in zip(items, ordered, per_item, strict=True)
+        ]
+        headline = "R-L"
+    figures = _figures(rows, options, headline=headline)
+    weighted = kind == "perplexity"
+    by_tag = {}
+    for tag in sorted({t for row in rows for t in row["tags"]}):
+        tagged = [row for row in rows if tag in row["tags"]]
+        by_tag[tag] = Estimate.from_scores(
+            [row["scores"][headline] for row in tagged],
+            groups=[row["group"] or row["id"] for row in tagged],
+            weights=[row["chars"] for row in tagged] if weighted else None,
+            resamples=options.resamples,
+            confidence=options.confidence,
+            seed=options.seed,
         )
-    by_tag = {
-        tag: _estimate(
-            [r["scores"][headline] for r in rows if tag in r["tags"]],
-            [r["group"] or r["id"] for r in rows if tag in r["tags"]],
-            options,
-        )
-        for tag in sorted({t for item in items for t in item.tags})
-    }
-    result = TaskResult(name, kind, headline, figures, by_tag, counts, sorted(contaminated))
+    result = TaskResult(
+        name,
+        kind,
+        headline,
+        figures,
+        by_tag,
+        counts,
+        sorted(contaminated),
+        settings=dict(settings or {}),
+        letters=letters,
+    )
     return result, rows

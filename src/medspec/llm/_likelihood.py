@@ -4,7 +4,13 @@ A likelihood judge asks one question per rubric aspect about the same item: the 
 prompt and the item) and differ in a short tail. Such prompts are grouped; each group's prefix runs once with a key/
 value cache, and every (tail, continuation) row runs on a copy of that cache. Prompts that share nothing run as
 usual: every continuation's first token is read from one pass over its prompt, and only the rest of a longer
-continuation needs the prompt again.
+continuation needs the prompt again. A prompt with several longer continuations (a cloze question's option texts)
+runs once as a cached prefix, and its continuations run together on copies of the cache.
+
+:func:`text_logprobs` scores plain text (perplexity documents) in windows of at most ``window`` tokens that move by
+``stride``: every token is scored once, with at least ``window - stride`` tokens of context after the first window
+(the sliding-window perplexity of the transformers documentation, without its one unscored token per window), and
+windows of many texts share a batch.
 
 Example:
     >>> groups([[1, 2, 3, 4], [1, 2, 3, 5], [1, 9, 9, 9], [9, 9]], min_shared=2)
@@ -19,7 +25,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["continuation_logprobs", "groups"]
+__all__ = ["continuation_logprobs", "groups", "text_logprobs", "windows"]
 
 
 def _shared(a: Sequence[int], b: Sequence[int]) -> int:
@@ -77,7 +83,7 @@ def _row_logprobs(
         ones = torch.ones(len(rows), offset, dtype=mask.dtype, device=mask.device)
         mask = torch.cat([ones, mask], dim=1)  # (B, P + T)
         position_ids = offset + torch.arange(ids.shape[1], device=ids.device)
-        options.update(past_key_values=cache, position_ids=position_ids.expand(len(rows), -1))
+        options.update(cache=cache, position_ids=position_ids.expand(len(rows), -1))
     with torch.inference_mode():
         logits = model(input_ids=ids, attention_mask=mask, use_cache=cache is not None, **options).logits
     return torch.log_softmax(logits.float(), dim=-1)  # (B, T, V)
@@ -111,7 +117,7 @@ def _score_group(
     if prefix:
         with torch.inference_mode():  # only the cache is needed: one logit row, not the prefix's hundreds
             prefix_ids = torch.tensor([prompts[members[0]][:prefix]], device=model.device)
-            cache = model(input_ids=prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
+            cache = model(input_ids=prefix_ids, use_cache=True, logits_to_keep=1).cache
     ordered = [list(r) for r in rows]
     scores: dict[tuple[int, int], float] = {}
     for start in range(0, len(ordered), batch_size):
@@ -146,6 +152,8 @@ def continuation_logprobs(
     scores = [[0.0] * len(o) for o in options]
     singles: list[int] = []
     for members, prefix in groups(prompts, min_shared=min_shared):
+        if prefix == 0 and sum(len(o) > 1 for o in options[members[0]]) > 1:
+            prefix = len(prompts[members[0]]) - 1  # a cloze question: its options share the whole prompt
         if prefix == 0:
             singles += members
             continue
@@ -155,3 +163,75 @@ def continuation_logprobs(
     for (i, j), value in _score_group(model, prompts, options, singles, 0, pad_token_id, batch_size).items():
         scores[i][j] = value
     return scores
+
+
+def windows(length: int, *, window: int, stride: int) -> list[tuple[int, int, int]]:
+    """The windows that score positions ``1..length-1`` of a sequence, each once: ``(start, end, first_target)``.
+
+    The first window scores every position it holds; each later one scores the next ``stride`` positions and
+    reaches back to hold ``window`` tokens, so every score has at least ``window - stride`` tokens of context
+    (``stride < window``: a window's first token is context only). lm-evaluation-harness's rolling log-likelihood
+    with ``max_length = L`` is ``window = L + 1, stride = L``.
+
+    Example:
+        >>> windows(10, window=6, stride=3)
+        [(0, 6, 1), (3, 9, 6), (4, 10, 9)]
+    """
+    if not 1 <= stride < window:
+        raise ValueError(f"stride must be in 1..window - 1 ({window - 1}), got {stride}")
+    end = min(window, length)
+    found = [(0, end, 1)]
+    while end < length:
+        scored, end = end, min(end + stride, length)
+        found.append((max(0, end - window), end, scored))
+    return found
+
+
+def text_logprobs(
+    model: Any,
+    texts: Sequence[list[int]],
+    *,
+    start_token_id: int,
+    window: int,
+    stride: int,
+    pad_token_id: int,
+    token_budget: int = 8192,
+) -> list[float]:
+    """The summed log-probability of every token of each text (token ids), after a start token.
+
+    Args:
+        model: A causal LM.
+        texts: Token ids of each text.
+        start_token_id: The token every text follows (BOS, or EOS for models without one), so that its first
+            token is scored too.
+        window: Longest window, in tokens (at most the model's context).
+        stride: How far a window moves, less than ``window``; ``window - stride`` tokens of context precede each
+            later window's scores.
+        pad_token_id: Padding id.
+        token_budget: Tokens per forward pass (window rows are batched up to it).
+
+    Raises:
+        ValueError: When ``stride`` is not in ``1..window - 1``.
+    """
+    rows: list[tuple[int, list[int], int]] = []  # (text, ids, first target within the row)
+    for index, tokens in enumerate(texts):
+        sequence = [start_token_id, *tokens]
+        rows += [
+            (index, sequence[a:b], first - a) for a, b, first in windows(len(sequence), window=window, stride=stride)
+        ]
+    rows.sort(key=lambda row: -len(row[1]))
+    totals = [0.0] * len(texts)
+    start = 0
+    while start < len(rows):
+        per_pass = max(1, token_budget // len(rows[start][1]))
+        chunk = rows[start : start + per_pass]
+        ids, mask = _padded([ids for _, ids, _ in chunk], pad_token_id, model.device)
+        with torch.inference_mode():
+            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits  # (B, T, V)
+        for k, (index, sequence, first) in enumerate(chunk):
+            predicted = logits[k, first - 1 : len(sequence) - 1].float()  # (N, V): row p predicts token p + 1
+            targets = torch.tensor(sequence[first:], device=predicted.device)
+            picked = predicted.gather(1, targets[:, None]).squeeze(1) - torch.logsumexp(predicted, dim=-1)
+            totals[index] += float(picked.sum())
+        start += len(chunk)
+    return totals

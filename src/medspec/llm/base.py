@@ -27,7 +27,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from medspec.errors import ConfigError
 
-__all__ = ["Chat", "ChatBackend", "Completion", "GenerationParams", "LikelihoodBackend"]
+__all__ = ["Chat", "ChatBackend", "Completion", "GenerationParams", "LikelihoodBackend", "TextLikelihoodBackend"]
 
 Chat = list[dict[str, str]]
 FinishReason = Literal["stop", "length", "error"]
@@ -106,4 +106,14 @@ class LikelihoodBackend(ChatBackend, Protocol):
 
     def continuation_logprobs(self, chats: Sequence[Chat], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
         """For each chat, the summed log-probability of each continuation as the start of the assistant's answer."""
+        ...
+
+
+@runtime_checkable
+class TextLikelihoodBackend(ChatBackend, Protocol):
+    """A backend that can score plain text, with no chat template: a local model's perplexity on documents."""
+
+    def text_logprobs(self, texts: Sequence[str], *, window: int, stride: int) -> list[float]:
+        """For each text, the summed log-probability of its tokens, scored in windows of ``window`` tokens that
+        move by ``stride``."""
         ...

@@ -20,6 +20,7 @@ import torch
 
 from medspec.chat import ensure_chat_template
 from medspec.llm._likelihood import continuation_logprobs as score_continuations
+from medspec.llm._likelihood import text_logprobs as score_texts
 from medspec.llm.base import Chat, Completion, GenerationParams
 from medspec.model_loading import load_model_and_tokenizer
 
@@ -120,6 +121,30 @@ class TransformersBackend:
             raise ValueError("every continuation needs at least one token")
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         return score_continuations(self.model, prompts, options, pad_token_id=pad, batch_size=self.batch_size)
+
+    def text_logprobs(self, texts: Sequence[str], *, window: int = 1024, stride: int = 512) -> list[float]:
+        """The summed log-probability of each text as plain text (no chat template), after the BOS token.
+
+        Used for perplexity documents. A text longer than ``window`` tokens is scored in windows that move by
+        ``stride`` tokens, each token once.
+
+        Args:
+            texts: The texts.
+            window: Longest window in tokens; capped at the model's context length.
+            stride: How far a window moves; at most ``window - 1`` is used.
+        """
+        window = min(window, getattr(self.model.config, "max_position_embeddings", None) or window)
+        start = self.tokenizer.bos_token_id
+        start = self.tokenizer.eos_token_id if start is None else start
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        return score_texts(
+            self.model,
+            [self._encode(text) for text in texts],
+            start_token_id=start,
+            window=window,
+            stride=min(stride, window - 1),
+            pad_token_id=pad,
+        )
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]

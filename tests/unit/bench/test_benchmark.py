@@ -8,7 +8,8 @@ import pytest
 from transformers import AutoTokenizer
 
 from medspec.bench.benchmark import AnesthesiaBenchmark, Benchmark, BenchmarkConfig
-from medspec.bench.likelihood import candidate_answers
+from medspec.bench.choice.modes import candidate_answers
+from medspec.bench.report import Report
 from medspec.bench.results import BenchmarkResult
 from medspec.bench.tasks import Task
 from medspec.config import from_dict
@@ -135,9 +136,9 @@ def tiny_backend(byte_level_tokenizer_dir):
     return TransformersBackend(tiny_llama(len(tokenizer)), tokenizer, batch_size=4, name="tiny")
 
 
-def test_likelihood_mode_takes_the_most_likely_allowed_answer(tiny_backend):
+def test_letter_mode_takes_the_most_likely_allowed_answer(tiny_backend):
     task = choice_task()
-    config = BenchmarkConfig(bootstrap_resamples=200, choice_mode="likelihood")
+    config = BenchmarkConfig(bootstrap_resamples=200, choice_mode="letter")
     bench = Benchmark([task], config=config)
     predictions = bench.predict(tiny_backend, task)
     multiple = predictions["m1"]
@@ -146,7 +147,7 @@ def test_likelihood_mode_takes_the_most_likely_allowed_answer(tiny_backend):
     for prediction in predictions.values():
         assert prediction.text == max(prediction.logprobs, key=prediction.logprobs.get)
     result = bench.run(tiny_backend).tasks["choice"]
-    assert result.figures["Extracted"].value == 100
+    assert "Extracted" not in result.figures  # every question gets an answer
     with pytest.raises(ConfigError, match="cannot score log-likelihoods"):
         bench.run(RuleBackend(oracle))
 
@@ -174,5 +175,9 @@ def test_config_errors_name_the_field():
 
 def test_the_anesthesia_benchmark_defaults_to_the_bundled_samples():
     bench = AnesthesiaBenchmark(config=BenchmarkConfig(limit=2))
-    assert [t.name for t in bench.tasks] == ["AneCQ-sample", "AneQA-sample", "AneRC-sample"]
+    names = ["AneCQ-sample", "AneQA-sample", "AneRC-sample", "AneDoc-sample", "AneQA-bpc"]
+    assert [t.name for t in bench.tasks] == names
     assert [len(bench.items(t)) for t in bench.tasks][:2] == [2, 2]
+    result = bench.run(RuleBackend(lambda prompt: "答案：A", name="api"))  # an API model cannot score text
+    assert list(result.tasks) == names[:3] and set(result.skipped) == {"AneDoc-sample", "AneQA-bpc"}
+    assert "> Skipped: AneDoc-sample for api (api cannot score text" in Report([result]).markdown()

@@ -22,6 +22,8 @@ def test_the_anesthesiology_tasks_load_with_their_kinds_and_sizes():
         "AneCQ-sample": ("choice", 133),
         "AneQA-sample": ("qa", 70),
         "AneRC-sample": ("case", 24),
+        "AneDoc-sample": ("perplexity", 40),
+        "AneQA-bpc": ("perplexity", 70),
     }
     cases = task_items(tasks["AneRC-sample"], prompts=PROMPTS)
     assert len(cases) == sum(len(r.questions) for r in tasks["AneRC-sample"].records) > 24
@@ -38,8 +40,8 @@ def test_choice_prompts_say_single_or_multiple_and_list_the_options():
     assert "答案：" in multiple
     single = items[task.records[0].id]
     assert single.messages[-1]["content"].startswith("以下是一道单项选择题") and single.reference == "A"
-    likely = task_items(task, prompts=PROMPTS, choice_mode="likelihood")[0].messages[-1]["content"]
-    assert likely.endswith(PROMPTS.choice_likelihood)
+    likely = task_items(task, prompts=PROMPTS, choice_mode="letter")[0].messages[-1]["content"]
+    assert likely.endswith(PROMPTS.choice_letter)
 
 
 def test_case_questions_see_the_case_and_the_earlier_reference_answers():

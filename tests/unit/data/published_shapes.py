@@ -173,14 +173,18 @@ def cmb_clin(folder: Path, *, answer_key: str = "solution") -> Published:
     return Published(path, "cmb-clin", len(rows), "case", "title")
 
 
-def cmmlu(folder: Path) -> Published:
-    """``test/clinical_knowledge.csv``: an unnamed pandas index column, four options, the subject in the name."""
+def cmmlu(folder: Path, *, dev: int = 0) -> Published:
+    """``test/clinical_knowledge.csv``: an unnamed pandas index column, four options, the subject in the name.
+
+    With ``dev``, the last ``dev`` items go to ``dev/clinical_knowledge.csv`` instead, the few-shot examples.
+    """
     items = single_answer(letters="ABCD")
-    rows = [[i, it["question"], *it["options"].values(), it["answer"]] for i, it in enumerate(items)]
-    (folder / "test").mkdir(exist_ok=True)
-    path = folder / "test" / "clinical_knowledge.csv"
-    _csv(path, ["", "Question", "A", "B", "C", "D", "Answer"], rows)
-    return Published(path, "cmmlu", len(rows), "choice", "subject")
+    split = {"test": items[: len(items) - dev], "dev": items[len(items) - dev :]} if dev else {"test": items}
+    for name, chosen in split.items():
+        rows = [[i, it["question"], *it["options"].values(), it["answer"]] for i, it in enumerate(chosen)]
+        (folder / name).mkdir(exist_ok=True)
+        _csv(folder / name / "clinical_knowledge.csv", ["", "Question", "A", "B", "C", "D", "Answer"], rows)
+    return Published(folder / "test" / "clinical_knowledge.csv", "cmmlu", len(split["test"]), "choice", "subject")
 
 
 def _jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

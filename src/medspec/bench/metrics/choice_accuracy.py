@@ -1,6 +1,6 @@
 """Multiple-choice accuracy with the extraction rate beside it.
 
-Each answer is read with :func:`~medspec.bench.extract.extract_choice`; it is correct when the letters it commits
+Each answer is read with :func:`~medspec.bench.choice.extract.extract_choice`; it is correct when the letters it commits
 to are exactly the reference letters (no partial credit on multiple-answer questions). An answer that commits to no
 letter is unparseable: it counts as wrong and lowers the extraction rate, which is reported beside every accuracy,
 overall and for single- and multiple-answer questions apart.
@@ -21,7 +21,7 @@ from typing import Any
 
 import evaluate
 
-from medspec.bench.extract import extract_choice
+from medspec.bench.choice.extract import extract_choice
 from medspec.bench.metrics._base import PAIR_FEATURES, InMemoryMetric
 from medspec.data.schema import parse_answer_letters
 
