@@ -5,7 +5,9 @@ prompt and the item) and differ in a short tail. Such prompts are grouped; each 
 value cache, and every (tail, continuation) row runs on a copy of that cache. Prompts that share nothing run as
 usual: every continuation's first token is read from one pass over its prompt, and only the rest of a longer
 continuation needs the prompt again. A prompt with several longer continuations (a cloze question's option texts)
-runs once as a cached prefix, and its continuations run together on copies of the cache.
+runs once as a cached prefix, and its continuations run together on copies of the cache. Rows run longest first, as
+many per pass as ``batch_size`` allows and as keep the logits read within a budget (on a CPU, a long answer's
+logits over a large vocabulary cost more memory traffic than batching saves).
 
 :func:`text_logprobs` scores plain text (perplexity documents) in windows of at most ``window`` tokens that move by
 ``stride``: every token is scored once, with at least ``window - stride`` tokens of context after the first window
@@ -26,6 +28,10 @@ from typing import Any
 import torch
 
 __all__ = ["continuation_logprobs", "groups", "text_logprobs", "windows"]
+
+LOGIT_BUDGET = (
+    1024  # logit rows (one per scored token) a pass of continuation scoring reads at most, beyond its first row
+)
 
 
 def _shared(a: Sequence[int], b: Sequence[int]) -> int:
@@ -66,14 +72,12 @@ def _padded(rows: Sequence[Sequence[int]], pad: int, device: Any) -> tuple[torch
     return ids, mask
 
 
-def _row_logprobs(
-    model: Any, rows: list[list[int]], positions: list[int], pad: int, cache: Any = None, offset: int = 0
-) -> torch.Tensor:
-    """Log-softmax over the vocabulary at the given positions of each row, after an optional cached prefix.
+def _row_logits(model: Any, rows: list[list[int]], positions: list[int], pad: int, cache: Any = None, offset: int = 0):
+    """The logits at the given positions of each row, after an optional cached prefix.
 
     Returns:
-        (B, len(positions), V): only the positions asked for go through the output layer, which for a small model
-        with a large vocabulary is most of the cost.
+        (B, len(positions), V) in float32: only the positions asked for go through the output layer, which for a
+        small model with a large vocabulary is most of the cost.
     """
     ids, mask = _padded(rows, pad, model.device)
     options: dict[str, Any] = {"logits_to_keep": torch.tensor(positions, device=model.device)}
@@ -85,8 +89,18 @@ def _row_logprobs(
         position_ids = offset + torch.arange(ids.shape[1], device=ids.device)
         options.update(cache=cache, position_ids=position_ids.expand(len(rows), -1))
     with torch.inference_mode():
-        logits = model(input_ids=ids, attention_mask=mask, use_cache=cache is not None, **options).logits
-    return torch.log_softmax(logits.float(), dim=-1)  # (B, T, V)
+        return model(input_ids=ids, attention_mask=mask, use_cache=cache is not None, **options).logits.float()
+
+
+def _token_logprobs(
+    logits: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor, tokens: torch.Tensor
+) -> torch.Tensor:
+    """``log p(token)`` at each (row, column) of a logits tensor: the logit minus the log-sum-exp of its row.
+
+    Every scorer here reads log-probabilities this way, so a text scores the same on every path.
+    """
+    picked = logits[rows, columns]  # (N, V)
+    return picked.gather(1, tokens[:, None]).squeeze(1) - torch.logsumexp(picked, dim=-1)
 
 
 def _score_group(
@@ -118,15 +132,34 @@ def _score_group(
         with torch.inference_mode():  # only the cache is needed: one logit row, not the prefix's hundreds
             prefix_ids = torch.tensor([prompts[members[0]][:prefix]], device=model.device)
             cache = model(input_ids=prefix_ids, use_cache=True, logits_to_keep=1).cache
-    ordered = [list(r) for r in rows]
+    # Longest rows first, so a batch holds rows of similar length and little padding.
+    by_length = sorted(rows, key=len, reverse=True)
+    place = {rows[seq]: k for k, seq in enumerate(by_length)}
+    wanted = [(i, j, place[row], position, token) for i, j, row, position, token in wanted]
+    ordered = [list(r) for r in by_length]
+    read = [0] * len(ordered)  # logit positions read per row
+    for _, _, row, _, _ in wanted:
+        read[row] += 1
     scores: dict[tuple[int, int], float] = {}
-    for start in range(0, len(ordered), batch_size):
-        chunk = [w for w in wanted if start <= w[2] < start + batch_size]
+    start = 0
+    while start < len(ordered):
+        stop = start + 1
+        while stop < min(len(ordered), start + batch_size) and sum(read[start : stop + 1]) <= LOGIT_BUDGET:
+            stop += 1
+        chunk = [w for w in wanted if start <= w[2] < stop]
         positions = sorted({w[3] for w in chunk})
         column = {p: k for k, p in enumerate(positions)}
-        logprobs = _row_logprobs(model, ordered[start : start + batch_size], positions, pad, cache, prefix)
-        for i, j, row, position, token in chunk:
-            scores[i, j] = scores.get((i, j), 0.0) + float(logprobs[row - start, column[position], token])
+        logits = _row_logits(model, ordered[start:stop], positions, pad, cache, prefix)
+        device = logits.device
+        picked = _token_logprobs(
+            logits,
+            torch.tensor([w[2] - start for w in chunk], device=device),
+            torch.tensor([column[w[3]] for w in chunk], device=device),
+            torch.tensor([w[4] for w in chunk], device=device),
+        ).tolist()
+        for (i, j, *_), value in zip(chunk, picked, strict=True):
+            scores[i, j] = scores.get((i, j), 0.0) + value
+        start = stop
     return scores
 
 
@@ -152,7 +185,7 @@ def continuation_logprobs(
     scores = [[0.0] * len(o) for o in options]
     singles: list[int] = []
     for members, prefix in groups(prompts, min_shared=min_shared):
-        if prefix == 0 and sum(len(o) > 1 for o in options[members[0]]) > 1:
+        if prefix == 0 and len(prompts[members[0]]) > 1 and sum(len(o) > 1 for o in options[members[0]]) > 1:
             prefix = len(prompts[members[0]]) - 1  # a cloze question: its options share the whole prompt
         if prefix == 0:
             singles += members
@@ -195,7 +228,7 @@ def text_logprobs(
     window: int,
     stride: int,
     pad_token_id: int,
-    token_budget: int = 8192,
+    token_budget: int = 2048,
 ) -> list[float]:
     """The summed log-probability of every token of each text (token ids), after a start token.
 
@@ -229,9 +262,9 @@ def text_logprobs(
         with torch.inference_mode():
             logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits  # (B, T, V)
         for k, (index, sequence, first) in enumerate(chunk):
-            predicted = logits[k, first - 1 : len(sequence) - 1].float()  # (N, V): row p predicts token p + 1
-            targets = torch.tensor(sequence[first:], device=predicted.device)
-            picked = predicted.gather(1, targets[:, None]).squeeze(1) - torch.logsumexp(predicted, dim=-1)
-            totals[index] += float(picked.sum())
+            columns = torch.arange(first - 1, len(sequence) - 1, device=logits.device)  # position p predicts p + 1
+            targets = torch.tensor(sequence[first:], device=logits.device)
+            first_row = torch.zeros_like(columns)
+            totals[index] += float(_token_logprobs(logits[k : k + 1].float(), first_row, columns, targets).sum())
         start += len(chunk)
     return totals
