@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from medspec.bench.bootstrap import Estimate, paired_difference
+from medspec.bench.perplexity import character_weights
 from medspec.bench.results import BenchmarkResult
 
 __all__ = ["PairedDelta", "comparable_groups", "paired_deltas", "setting_differences"]
@@ -112,12 +113,11 @@ def paired_deltas(
         rows = [(base_rows[row["id"]], row) for row in other.items[task] if row["id"] in base_rows]
         if not rows:
             continue
-        weighted = "chars" in rows[0][0]
         delta = paired_difference(
             [a["scores"][headline] for a, _ in rows],
             [b["scores"][headline] for _, b in rows],
             groups=[a["group"] or a["id"] for a, _ in rows],
-            weights=[a["chars"] for a, _ in rows] if weighted else None,
+            weights=character_weights([a for a, _ in rows]),
             resamples=resamples,
             confidence=confidence,
             seed=seed,

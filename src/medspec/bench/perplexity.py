@@ -34,7 +34,7 @@ from medspec.bench.tasks import TaskItem
 from medspec.errors import ConfigError
 from medspec.llm.base import ChatBackend, LikelihoodBackend, TextLikelihoodBackend
 
-__all__ = ["perplexity_rows", "score_texts"]
+__all__ = ["character_weights", "perplexity_rows", "score_texts"]
 
 
 def score_texts(backend: ChatBackend, items: Sequence[TaskItem], *, window: int, stride: int) -> list[Prediction]:
@@ -82,3 +82,13 @@ def perplexity_rows(items: Sequence[TaskItem], predictions: Mapping[str, Predict
             }
         )
     return rows
+
+
+def character_weights(rows: Sequence[Mapping[str, Any]]) -> list[int] | None:
+    """Each scored row's length in characters when the rows are bits per character (weighted by length), else None.
+
+    Example:
+        >>> character_weights([{"chars": 120}, {"chars": 80}]), character_weights([{"scores": {"Acc": 100.0}}])
+        ([120, 80], None)
+    """
+    return [row["chars"] for row in rows] if rows and "chars" in rows[0] else None

@@ -26,7 +26,7 @@ from typing import Any
 
 from medspec.bench.bootstrap import Estimate
 from medspec.bench.choice.scoring import score_choice_task
-from medspec.bench.perplexity import perplexity_rows
+from medspec.bench.perplexity import character_weights, perplexity_rows
 from medspec.bench.results import Prediction, TaskResult
 from medspec.bench.tasks import ChoiceMode, TaskItem
 
@@ -94,7 +94,7 @@ def _counts(items: Sequence[TaskItem], predictions: Sequence[Prediction]) -> dic
 def _figures(rows: list[dict[str, Any]], options: ScoringOptions, *, headline: str) -> dict[str, Estimate]:
     """Every per-item score as a figure, in the rows' order; the headline for single- and multiple-answer apart."""
     names = list(dict.fromkeys(name for row in rows for name in row["scores"]))
-    weights = [row["chars"] for row in rows] if rows and "chars" in rows[0] else None
+    weights = character_weights(rows)
     groups = [row["group"] or row["id"] for row in rows]
     figures = {
         name: Estimate.from_scores(
@@ -179,14 +179,13 @@ def score_task(
         ]
         headline = "R-L"
     figures = _figures(rows, options, headline=headline)
-    weighted = kind == "perplexity"
     by_tag = {}
     for tag in sorted({t for row in rows for t in row["tags"]}):
         tagged = [row for row in rows if tag in row["tags"]]
         by_tag[tag] = Estimate.from_scores(
             [row["scores"][headline] for row in tagged],
             groups=[row["group"] or row["id"] for row in tagged],
-            weights=[row["chars"] for row in tagged] if weighted else None,
+            weights=character_weights(tagged),
             resamples=options.resamples,
             confidence=options.confidence,
             seed=options.seed,
