@@ -10,7 +10,7 @@ Paths in ``config.yaml`` are relative to the folder. Every named file must exist
 Example:
     >>> spec = load_specialty("anesthesiology")
     >>> spec.name, [task.kind for task in spec.benchmark]
-    ('anesthesiology', ['choice', 'qa', 'case', 'perplexity', 'perplexity'])
+    ('anesthesiology', ['choice', 'qa', 'case', 'perplexity', 'perplexity', 'choice'])
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class BenchmarkTask:
         description: One line for reports.
         read: How to read the file (format, column mapping, ``where`` selection, language of a bilingual source).
         breakdown: Kept source fields to break the headline figure down by in reports (``level``, ``exam_class``).
+        settings: Benchmark settings for this task only (``{choice_mode: letter, circular: true}``), over the run's.
     """
 
     name: str
@@ -50,6 +51,7 @@ class BenchmarkTask:
     description: str = ""
     read: ReadOptions = field(default_factory=ReadOptions)
     breakdown: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

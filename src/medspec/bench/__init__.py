@@ -5,7 +5,7 @@ Example:
     >>> from medspec.bench import AnesthesiaBenchmark, BenchmarkConfig
     >>> bench = AnesthesiaBenchmark(config=BenchmarkConfig(limit=5))
     >>> [task.name for task in bench.tasks]
-    ['AneCQ-sample', 'AneQA-sample', 'AneRC-sample', 'AneDoc-sample', 'AneQA-bpc']
+    ['AneCQ-sample', 'AneQA-sample', 'AneRC-sample', 'AneDoc-sample', 'AneQA-bpc', 'AneCQ-circular']
 """
 
 from medspec.bench.benchmark import AnesthesiaBenchmark, Benchmark, BenchmarkConfig

@@ -34,7 +34,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from medspec.bench.choice.modes import choose_by_cloze, choose_by_letter
@@ -164,6 +164,20 @@ class BenchmarkConfig:
         return settings
 
 
+def _unanswerable(task: Task, backend: ChatBackend) -> str | None:
+    """Why a task is skipped for a backend that cannot score log-likelihoods (an API model), or None.
+
+    A perplexity task, and a task whose own settings ask for ``letter`` or ``cloze`` scoring, need one; a run-wide
+    ``choice_mode`` that needs one is an error instead (:meth:`Benchmark.predict`), since the user asked for it.
+    """
+    if task.kind == "perplexity" and not isinstance(backend, LikelihoodBackend | TextLikelihoodBackend):
+        return f"{backend.name} cannot score text (perplexity needs a local model)"
+    mode = task.settings.get("choice_mode", "generate")
+    if task.kind == "choice" and mode != "generate" and not isinstance(backend, LikelihoodBackend):
+        return f"{backend.name} cannot score log-likelihoods (the task's choice_mode {mode} needs a local model)"
+    return None
+
+
 class Benchmark:
     """A set of tasks that one or more models are run on.
 
@@ -200,12 +214,36 @@ class Benchmark:
         """
         return cls(load_tasks(tasks, specialty=specialty), config=config)
 
+    def task_config(self, task: Task) -> BenchmarkConfig:
+        """The settings one task is run with: the benchmark's, with the task's own ``settings`` over them.
+
+        Raises:
+            ConfigError: Naming the task, for a setting ``BenchmarkConfig`` does not have or a value it refuses.
+
+        Example:
+            >>> from medspec.data.schema import ChoiceQuestion
+            >>> question = ChoiceQuestion(id="q", question="?", options={"A": "x", "B": "y"}, answer=["A"])
+            >>> task = Task("mc", "choice", [question], settings={"choice_mode": "letter", "circular": True})
+            >>> Benchmark([task], config=BenchmarkConfig(choice_mode="cloze")).task_config(task).circular
+            True
+        """
+        if not task.settings:
+            return self.config
+        known = {f.name for f in fields(BenchmarkConfig)}
+        unknown = sorted(set(task.settings) - known)
+        if unknown:
+            raise ConfigError(f"{task.name}.settings", f"unknown setting {unknown[0]!r}")
+        try:
+            return replace(self.config, **task.settings)
+        except ConfigError as error:
+            raise ConfigError(f"{task.name}.settings.{error.key}", error.message) from None
+
     def items(self, task: Task) -> list[TaskItem]:
         """The items of a task as this benchmark asks them (``limit`` applied)."""
-        if self.config.limit is not None:
+        config = self.task_config(task)
+        if config.limit is not None:
             # the few-shot pool stays whole, so an item draws the same examples with any limit
-            task = replace(task, records=task.records[: self.config.limit], examples=task.examples or task.records)
-        config = self.config
+            task = replace(task, records=task.records[: config.limit], examples=task.examples or task.records)
         return task_items(
             task,
             prompts=config.prompts,
@@ -228,7 +266,8 @@ class Benchmark:
             BackendError: When the backend returns another number of answers than it was asked for.
         """
         items = self.items(task)
-        scoring = task.kind == "choice" and self.config.choice_mode != "generate"
+        config = self.task_config(task)
+        scoring = task.kind == "choice" and config.choice_mode != "generate"
         if scoring and not isinstance(backend, LikelihoodBackend):
             raise ConfigError(
                 "choice_mode",
@@ -246,20 +285,22 @@ class Benchmark:
         todo = sorted((i for i in items if i.id not in done), key=lambda i: (-size[i.record_id], i.record_id))
         if done and todo:
             logger.info("%s: resuming, %d of %d items already answered", task.name, len(items) - len(todo), len(items))
-        step = self.config.save_every
+        step = config.save_every
         for start in range(0, len(todo), step):
             chunk = todo[start : start + step]
-            fresh = self._answer(backend, chunk, task.kind)
+            fresh = self._answer(backend, chunk, task.kind, config)
             if log:
                 log.extend(p.to_dict() for p in fresh)
             done.update((p.id, p) for p in fresh)
             logger.info("%s: %d/%d items answered", task.name, len(items) - len(todo) + start + len(chunk), len(items))
         return {item.id: done[item.id] for item in items}
 
-    def _answer(self, backend: ChatBackend, chunk: list[TaskItem], kind: str) -> list[Prediction]:
-        mode = self.config.choice_mode
+    def _answer(
+        self, backend: ChatBackend, chunk: list[TaskItem], kind: str, config: BenchmarkConfig
+    ) -> list[Prediction]:
+        mode = config.choice_mode
         if kind == "perplexity":
-            window, stride = self.config.perplexity_window, self.config.perplexity_stride
+            window, stride = config.perplexity_window, config.perplexity_stride
             return score_texts(backend, chunk, window=window, stride=stride)
         if kind == "choice" and mode != "generate":
             choose = choose_by_letter if mode == "letter" else choose_by_cloze
@@ -268,10 +309,11 @@ class Benchmark:
                 Prediction(id=item.id, text=answer, logprobs=table)
                 for item, (answer, table) in zip(chunk, chosen, strict=True)
             ]
-        return self._generate(backend, chunk, kind)
+        return self._generate(backend, chunk, kind, config)
 
-    def _generate(self, backend: ChatBackend, chunk: list[TaskItem], kind: str) -> list[Prediction]:
-        completions = backend.generate([item.messages for item in chunk], self.config.generation_params(kind))
+    @staticmethod
+    def _generate(backend: ChatBackend, chunk: list[TaskItem], kind: str, config: BenchmarkConfig) -> list[Prediction]:
+        completions = backend.generate([item.messages for item in chunk], config.generation_params(kind))
         if len(completions) != len(chunk):
             raise BackendError(f"backend {backend.name} returned {len(completions)} answers for {len(chunk)} chats")
         return [
@@ -335,9 +377,10 @@ class Benchmark:
         scored: dict[str, list[dict[str, object]]] = {}
         skipped = {}
         for task in self.tasks:
-            if task.kind == "perplexity" and not isinstance(backend, LikelihoodBackend | TextLikelihoodBackend):
-                skipped[task.name] = f"{backend.name} cannot score text (perplexity needs a local model)"
-                logger.warning("%s skipped: %s", task.name, skipped[task.name])
+            reason = _unanswerable(task, backend)
+            if reason:
+                skipped[task.name] = reason
+                logger.warning("%s skipped: %s", task.name, reason)
                 continue
             step = f"predictions/{task.name}"
             log = AppendLog(run.step_dir(step) / "generations.jsonl") if run else None
@@ -348,14 +391,15 @@ class Benchmark:
             elif run:  # every answer is in the step's folder already: record the step as complete
                 summary = {"items": len(predictions)}
                 run.run_step(step, lambda folder, s=summary: s)
+            config = self.task_config(task)
             results[task.name], scored[task.name] = score_task(
                 task.name,
                 self.items(task),
                 predictions,
-                options=self.config.scoring(),
-                choice_mode=self.config.choice_mode,
-                circular=self.config.circular,
-                settings=self.config.task_settings(task.kind),
+                options=config.scoring(),
+                choice_mode=config.choice_mode,
+                circular=config.circular,
+                settings=config.task_settings(task.kind),
                 contaminated=contaminated.get(task.name, ()),
             )
             if run:

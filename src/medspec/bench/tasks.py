@@ -47,7 +47,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from medspec.chat import Message, prompt_messages
 from medspec.data.io import ReadOptions, read_records
@@ -142,6 +142,8 @@ class Task:
         description: One line for reports.
         file: The file the records came from, when they came from one.
         examples: Records few-shot examples are drawn from (a ``dev`` split); the task's own records when empty.
+        settings: Benchmark settings for this task only, over the benchmark's (``{"choice_mode": "letter",
+            "circular": True}`` asks the same questions another way than a sibling task in ``cloze``).
     """
 
     name: str
@@ -150,6 +152,7 @@ class Task:
     description: str = ""
     file: Path | None = None
     examples: list[Record] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name.strip() or any(ch in self.name for ch in "/\\"):
@@ -226,7 +229,7 @@ class Task:
     ) -> Task:
         """Load one of a specialty's benchmark tasks, with ``where`` conditions and breakdowns added to its own."""
         options = replace(task.read, where=[*task.read.where, *where])
-        return cls.from_file(
+        loaded = cls.from_file(
             task.file,
             name=task.name,
             kind=task.kind,
@@ -234,6 +237,7 @@ class Task:
             breakdown=[*task.breakdown, *breakdown],
             description=task.description,
         )
+        return replace(loaded, settings=dict(task.settings))
 
 
 def load_tasks(

@@ -175,9 +175,9 @@ def test_config_errors_name_the_field():
 
 def test_the_anesthesia_benchmark_defaults_to_the_bundled_samples():
     bench = AnesthesiaBenchmark(config=BenchmarkConfig(limit=2))
-    names = ["AneCQ-sample", "AneQA-sample", "AneRC-sample", "AneDoc-sample", "AneQA-bpc"]
+    names = ["AneCQ-sample", "AneQA-sample", "AneRC-sample", "AneDoc-sample", "AneQA-bpc", "AneCQ-circular"]
     assert [t.name for t in bench.tasks] == names
     assert [len(bench.items(t)) for t in bench.tasks][:2] == [2, 2]
     result = bench.run(RuleBackend(lambda prompt: "答案：A", name="api"))  # an API model cannot score text
-    assert list(result.tasks) == names[:3] and set(result.skipped) == {"AneDoc-sample", "AneQA-bpc"}
+    assert list(result.tasks) == names[:3] and set(result.skipped) == {"AneDoc-sample", "AneQA-bpc", "AneCQ-circular"}
     assert "> Skipped: AneDoc-sample for api (api cannot score text" in Report([result]).markdown()

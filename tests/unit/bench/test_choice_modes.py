@@ -157,3 +157,39 @@ def test_cloze_asks_without_the_options_and_circular_cloze_is_refused():
         BenchmarkConfig(choice_mode="cloze", circular=True)
     with pytest.raises(ConfigError, match="now called 'letter'"):
         BenchmarkConfig(choice_mode="likelihood")  # type: ignore[arg-type]
+
+
+def test_one_benchmark_asks_the_same_questions_two_ways_through_task_settings():
+    records = questions(60)
+    tasks = [
+        Task("mc", "choice", records),
+        Task("mc-circular", "choice", records, settings={"choice_mode": "letter", "circular": True}),
+    ]
+    config = BenchmarkConfig(choice_mode="cloze", bootstrap_resamples=100)
+    results = Benchmark(tasks, config=config).run(LetterBiased()).tasks
+    assert results["mc"].settings["mode"] == "cloze" and not results["mc"].settings["circular"]
+    assert results["mc-circular"].settings == {**results["mc-circular"].settings, "mode": "letter", "circular": True}
+    assert results["mc-circular"].figures["Acc"].value == 0  # the letter bias, caught by rotation
+
+
+def test_task_settings_are_checked_and_name_the_task():
+    records = questions(4)
+    unknown = Task("mc", "choice", records, settings={"choise_mode": "letter"})
+    with pytest.raises(ConfigError, match=r"mc\.settings.*choise_mode"):
+        Benchmark([unknown]).items(unknown)
+    impossible = Task("mc", "choice", records, settings={"choice_mode": "cloze", "circular": True})
+    with pytest.raises(ConfigError, match=r"mc\.settings\.circular"):
+        Benchmark([impossible]).items(impossible)
+
+
+def test_a_task_whose_own_settings_need_likelihoods_is_skipped_for_an_api_model():
+    class ApiModel:  # generates only, like an OpenAI-compatible backend
+        name = "api"
+
+        def generate(self, chats, params):
+            return [Completion(text="答案：A") for _ in chats]
+
+    records = questions(8)
+    tasks = [Task("mc", "choice", records), Task("mc-letter", "choice", records, settings={"choice_mode": "letter"})]
+    result = Benchmark(tasks, config=BenchmarkConfig(bootstrap_resamples=50)).run(ApiModel())
+    assert list(result.tasks) == ["mc"] and "choice_mode letter" in result.skipped["mc-letter"]

@@ -24,7 +24,9 @@ def test_the_anesthesiology_tasks_load_with_their_kinds_and_sizes():
         "AneRC-sample": ("case", 24),
         "AneDoc-sample": ("perplexity", 40),
         "AneQA-bpc": ("perplexity", 70),
+        "AneCQ-circular": ("choice", 133),
     }
+    assert tasks["AneCQ-circular"].settings == {"choice_mode": "letter", "circular": True}
     cases = task_items(tasks["AneRC-sample"], prompts=PROMPTS)
     assert len(cases) == sum(len(r.questions) for r in tasks["AneRC-sample"].records) > 24
     choices = task_items(tasks["AneCQ-sample"], prompts=PROMPTS)
