@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 RUN ?= runs/demo
 
-.PHONY: install lint unit docs test demo bench clean
+.PHONY: install lint unit docs test demo evidence bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: lint unit docs
 
 demo: install
 	$(BIN)/medspec run anesthesiology --out $(RUN)
+
+# The recipe and four ablations on the demo model, scored against the base (about 45 minutes on 2 CPU cores).
+evidence: install
+	$(BIN)/python benchmarks/recipe_evidence.py
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

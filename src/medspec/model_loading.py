@@ -101,7 +101,8 @@ def load_model_and_tokenizer(
             with an ``experts`` subfolder (an experts training stage's output) gets its experts applied.
         gguf_file: The GGUF file inside ``path`` when ``path`` is a folder holding several.
         dtype: Torch dtype of the weights (float32 by default; GGUF weights are de-quantised to it).
-        device: Where to put the model (``"cpu"``, ``"cuda"``); left where transformers puts it when omitted.
+        device: Where to put the model (``"cpu"``, ``"cuda"``, or ``"auto"``: the GPU when there is one); left
+            where transformers puts it when omitted.
 
     Returns:
         ``(model, tokenizer)``.
@@ -121,6 +122,8 @@ def load_model_and_tokenizer(
         from medspec.training.experts import load_experts
 
         load_experts(model, folder / EXPERTS_FOLDER)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else None
     if device is not None:
         model.to(device)
     return model, load_tokenizer(folder, gguf_file=gguf)

@@ -17,7 +17,12 @@ def sets(*overrides):
 
 
 def tiny_hypnos(model_dir):
-    return sets(
+    return sets(*tiny_overrides(model_dir))
+
+
+def tiny_overrides(model_dir):
+    """The Hypnos recipe on the tiny model: two steps per stage, a few benchmark items."""
+    return [
         f"base_model={model_dir}",
         "vocab.settings.add=200",
         "vocab.settings.sentencepiece_vocab_size=1000",
@@ -31,7 +36,7 @@ def tiny_hypnos(model_dir):
         "benchmark.settings.limit=2",
         "benchmark.settings.max_new_tokens=6",
         "benchmark.settings.bootstrap_resamples=20",
-    )
+    ]
 
 
 def manifest(out):

@@ -28,7 +28,7 @@ __all__ = ["benchmark_gate"]
 
 
 def _score(bench: Benchmark, folder: Path, name: str, batch_size: int) -> dict[str, float]:
-    model, tokenizer = load_model_and_tokenizer(folder)
+    model, tokenizer = load_model_and_tokenizer(folder, device="auto")
     backend = TransformersBackend(model.eval(), tokenizer, name=name, batch_size=batch_size)
     result = bench.run(backend, model=name)
     return {task: float(r.figures[r.headline].value) for task, r in result.tasks.items()}

@@ -4,6 +4,9 @@
 * :func:`plot_criteria` - the human evaluation (Hypnos, Figure 3): mean rating per criterion by model, with the
   standard deviation of the ratings as error bars.
 * :func:`plot_win_tie_lose` - pairwise verdicts (Figure 4): win, tie and lose shares stacked, one bar per comparison.
+* :func:`plot_deltas` - each model's paired difference from a baseline with its interval, one panel per task (an
+  ablation study's figure).
+* :func:`plot_curves` - lines over training steps, one panel per figure (loss, held-out bits per character).
 
 Figures are drawn on a :class:`matplotlib.figure.Figure` with the Agg canvas, so no display and no global pyplot
 state are involved.
@@ -33,9 +36,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from medspec.bench.compare import PairedDelta
     from medspec.bench.human_results import CriterionSummary
 
-__all__ = ["plot_criteria", "plot_task", "plot_win_tie_lose"]
+__all__ = ["plot_criteria", "plot_curves", "plot_deltas", "plot_task", "plot_win_tie_lose"]
 
 _COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
 
@@ -134,4 +138,55 @@ def plot_win_tie_lose(shares: Mapping[str, Mapping[str, Estimate]], path: str | 
     axes.invert_yaxis()
     axes.set_xlabel("share of judged items (%)")
     axes.legend(ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize="small", frameon=False)
+    return _save(figure, path)
+
+
+_VERDICT_COLOURS = {"better": "#55A868", "worse": "#C44E52", "no clear difference": "#8C8C8C"}
+
+
+def plot_deltas(deltas: Mapping[str, Sequence[PairedDelta]], path: str | Path) -> Path:
+    """Each model's difference from its baseline with the paired interval, one panel per task.
+
+    A point is green when the interval shows an improvement, red when it shows a loss and grey when it includes 0.
+    """
+    tasks = [task for task, found in deltas.items() if found]
+    if not tasks:
+        raise ValueError("no paired differences to plot")
+    models = max(len(deltas[task]) for task in tasks)
+    columns = min(3, len(tasks))
+    rows = -(-len(tasks) // columns)
+    figure = _figure(3.4 * columns + 1.2, rows * (1.2 + 0.45 * models))
+    panels = np.atleast_1d(figure.subplots(rows, columns, sharey=True)).ravel()
+    for axes in panels[len(tasks) :]:
+        axes.set_visible(False)
+    for axes, task in zip(panels, tasks, strict=False):
+        found = deltas[task]
+        for y, delta in enumerate(found):
+            estimate = delta.delta
+            errors = np.clip([[estimate.value - estimate.low], [estimate.high - estimate.value]], 0, None)
+            axes.errorbar(estimate.value, y, xerr=errors, fmt="o", capsize=3, color=_VERDICT_COLOURS[delta.verdict])
+        axes.axvline(0, color="black", linewidth=0.8)
+        axes.set_yticks(range(len(found)), [d.model for d in found])
+        better = "lower" if found[0].lower_is_better else "higher"
+        axes.set_xlabel(f"Δ {found[0].figure} vs {found[0].baseline} ({better} is better)", fontsize="small")
+        axes.set_title(task, fontsize="medium")
+        axes.grid(axis="x", alpha=0.3)
+    panels[0].invert_yaxis()
+    return _save(figure, path)
+
+
+def plot_curves(
+    panels: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]], path: str | Path, *, xlabel: str
+) -> Path:
+    """Lines of ``(x, y)`` series, one panel per title (training loss and held-out figures over steps)."""
+    if not panels:
+        raise ValueError("no curves to plot")
+    figure = _figure(5.0 * len(panels), 4.0)
+    for axes, (title, series) in zip(np.atleast_1d(figure.subplots(1, len(panels))), panels.items(), strict=True):
+        for index, (label, (x, y)) in enumerate(series.items()):
+            axes.plot(x, y, marker="o" if len(x) < 12 else None, label=label, color=_COLOURS[index % 8])
+        axes.set_title(title, fontsize="medium")
+        axes.set_xlabel(xlabel)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="small")
     return _save(figure, path)

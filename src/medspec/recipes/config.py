@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from medspec.bench.benchmark import BenchmarkConfig
 from medspec.config import apply_overrides, from_dict, load_yaml
@@ -39,16 +40,17 @@ __all__ = [
     "CrossFilterProfile",
     "CrossFilterStep",
     "DataPrepConfig",
+    "HeldOutConfig",
     "RecipeConfig",
     "TrainingStep",
     "VocabStep",
     "load_recipe_config",
 ]
 
-# Named ablations: the overrides that switch one component off.
+# Named ablations: the overrides that switch one component off (no-crossfilter trains on the raw candidate pool).
 ABLATIONS = {
     "no-vocab": ["vocab.enabled=false"],
-    "no-crossfilter": ["crossfilter.enabled=false"],
+    "no-crossfilter": ["crossfilter.enabled=false", "crossfilter.unfiltered=true"],
     "no-general": ["training.skip=[general]"],
 }
 
@@ -117,6 +119,8 @@ class CrossFilterStep:
 
     Attributes:
         enabled: Run the step.
+        unfiltered: When the step is off, ``crossfilter:kept`` stands for the candidate pool as it is (no rules, no
+            judges: the no-CrossFilter ablation) instead of for nothing; needs ``settings.source: pool``.
         profile: Which of ``profiles`` runs: ``local`` (no key needed) or ``api`` (two paid models, as in the paper:
             needs their API keys in the environment).
         profiles: Named choices of backends and scoring.
@@ -125,6 +129,7 @@ class CrossFilterStep:
     """
 
     enabled: bool = True
+    unfiltered: bool = False
     profile: str = "local"
     profiles: dict[str, CrossFilterProfile] = field(default_factory=dict)
     settings: CrossFilterConfig = field(default_factory=CrossFilterConfig)
@@ -133,6 +138,26 @@ class CrossFilterStep:
         if self.enabled and self.profile not in self.profiles:
             known = ", ".join(sorted(self.profiles)) or "none"
             raise ConfigError("profile", f"{self.profile!r} is not in profiles ({known})")
+        if self.unfiltered and self.settings.source != "pool":
+            raise ConfigError("unfiltered", "an unfiltered pool needs settings.source: pool")
+
+
+@dataclass
+class HeldOutConfig:
+    """What a stage with ``eval_steps`` measures while it trains (its training curve).
+
+    Attributes:
+        tasks: Specialty task names or task files; perplexity tasks suit best (bits per character moves step by
+            step).
+        max_items: Items per task, so that a measurement takes seconds.
+    """
+
+    tasks: list[str] = field(default_factory=list)
+    max_items: int = 32
+
+    def __post_init__(self) -> None:
+        if self.max_items < 1:
+            raise ConfigError("max_items", f"must be at least 1, got {self.max_items}")
 
 
 @dataclass
@@ -142,10 +167,12 @@ class TrainingStep:
     Attributes:
         stages: Stages in order; their ``data`` entries may be data references.
         skip: Names of stages to leave out (the no-general-stage ablation skips ``general``).
+        heldout: Held-out tasks measured every ``eval_steps`` of a stage (written to its ``curve.jsonl``).
     """
 
     stages: list[StageConfig] = field(default_factory=list)
     skip: list[str] = field(default_factory=list)
+    heldout: HeldOutConfig = field(default_factory=HeldOutConfig)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.skip) - {s.name for s in self.stages})
@@ -166,12 +193,15 @@ class BenchmarkStep:
         tasks: Specialty task names (all when empty).
         batch_size: Items a local model generates together.
         settings: How items are asked and scored (``limit`` items per task keeps a CPU demo short).
+        task_settings: Settings for single tasks, by task name, over ``settings`` and the task's own
+            (``{AneQA-sample: {limit: 10}}`` keeps the slow generation short while bits per character use every item).
     """
 
     enabled: bool = True
     tasks: list[str] = field(default_factory=list)
     batch_size: int = 16
     settings: BenchmarkConfig = field(default_factory=BenchmarkConfig)
+    task_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

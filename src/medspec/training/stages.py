@@ -159,9 +159,12 @@ class StageConfig:
         weight_decay: AdamW weight decay.
         scheduler: Learning-rate schedule (``cosine``, ``linear``, ``constant``, ...).
         logging_steps: Steps between loss log entries.
+        eval_steps: Steps between held-out measurements (the stage's ``curve.jsonl``, see
+            :mod:`medspec.training.curves`); 0 for none. The trainer needs a ``measure`` to take them.
         save_steps: Steps between checkpoints a killed run resumes from.
         seed: Seed of initialisation, data order and dropout.
-        bf16: Train in bfloat16 mixed precision (GPUs that support it).
+        bf16: Train in bfloat16 mixed precision (GPUs that support it; on a CPU, autocast, faster where the CPU
+            has bfloat16 instructions).
         gradient_checkpointing: Trade compute for memory.
         report_to: Experiment trackers (``tensorboard``, ``wandb``); none by default.
         eval_gate: Optional evaluation after the stage.
@@ -189,6 +192,7 @@ class StageConfig:
     weight_decay: float = 0.0
     scheduler: str = "cosine"
     logging_steps: int = 10
+    eval_steps: int = 0
     save_steps: int = 200
     seed: int = 42
     bf16: bool = False
@@ -208,6 +212,8 @@ class StageConfig:
                 raise ConfigError(key, f"must be at least 1, got {getattr(self, key)}")
         if self.max_seq_length < 16:
             raise ConfigError("max_seq_length", f"must be at least 16, got {self.max_seq_length}")
+        if self.eval_steps < 0:
+            raise ConfigError("eval_steps", f"must be 0 (none) or more, got {self.eval_steps}")
         if self.epochs <= 0 and self.max_steps <= 0:
             raise ConfigError("epochs", "set a positive epochs or max_steps")
         if not 0 <= self.instruction_fraction <= 1:

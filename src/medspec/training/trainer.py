@@ -35,6 +35,7 @@ from medspec.distributed import barrier, is_main_process, world_size
 from medspec.errors import ConfigError
 from medspec.model_loading import EXPERTS_FOLDER, load_model_and_tokenizer
 from medspec.run_dir import RunDirectory
+from medspec.training.curves import curve_callback
 from medspec.training.datasets import build_stage_data
 from medspec.training.experts import add_experts, save_experts
 from medspec.training.hf_trainer import MedspecTrainer
@@ -42,11 +43,14 @@ from medspec.training.preference import PreferenceTrainer
 from medspec.training.stages import StageConfig
 from medspec.vocab.adapters import VOCAB_RECORD, read_vocab_record
 
-__all__ = ["GeneralToSpecificTrainer", "StageResult", "TrainingConfig", "load_training_config"]
+__all__ = ["CURVE_FILE", "GeneralToSpecificTrainer", "StageResult", "TrainingConfig", "load_training_config"]
 
 logger = logging.getLogger(__name__)
 
+CURVE_FILE = "curve.jsonl"  # a stage's held-out measurements, next to its loss.jsonl
+
 EvalGate = Callable[[StageConfig, Path, Path], dict[str, Any]]
+HeldOutMeasure = Callable[[Any, Any], dict[str, float]]
 
 
 @dataclass
@@ -188,6 +192,7 @@ def _training_arguments(stage: StageConfig, folder: Path) -> Any:
         seed=stage.seed,
         data_seed=stage.seed,
         bf16=stage.bf16,
+        use_cpu=stage.bf16 and not torch.cuda.is_available(),  # bf16 autocast on a CPU (AVX-512 BF16, AMX)
         activation_checkpointing=stage.gradient_checkpointing,
         report_to=stage.report_to or "none",
         train_sampling_strategy="group_by_length" if stage.group_by_length else "random",
@@ -207,12 +212,23 @@ class GeneralToSpecificTrainer:
         eval_gate: Optional ``gate(stage, previous_model_folder, new_model_folder) -> dict`` called after every
             stage that has an ``eval_gate``; it returns ``{"passed": bool, ...}``. The recipe wires the benchmark in.
         callbacks: Extra ``transformers.TrainerCallback`` objects for every stage (trackers, early stopping).
+        measure: Optional ``measure(model, tokenizer) -> {figure: value}`` taken every ``eval_steps`` of a stage
+            that sets them (its training curve, :mod:`medspec.training.curves`); the recipe measures held-out
+            bits per character.
     """
 
-    def __init__(self, config: TrainingConfig, *, eval_gate: EvalGate | None = None, callbacks: list[Any] = ()) -> None:
+    def __init__(
+        self,
+        config: TrainingConfig,
+        *,
+        eval_gate: EvalGate | None = None,
+        callbacks: Sequence[Any] = (),
+        measure: HeldOutMeasure | None = None,
+    ) -> None:
         self.config = config
         self.eval_gate = eval_gate
         self.callbacks = list(callbacks)
+        self.measure = measure
 
     def train(self, out: str | Path | RunDirectory) -> dict[str, StageResult]:
         """Run (or resume) every stage; returns each stage's result by name.
@@ -257,12 +273,18 @@ class GeneralToSpecificTrainer:
             trainer_class = PreferenceTrainer
             reference = None if stage.method == "lora" else PreferenceTrainer.frozen_copy(model)
             options = {"beta": stage.preference.beta, "mu": stage.preference.nll_weight, "reference_model": reference}
+        callbacks = [_loss_log_callback(folder / "loss.jsonl"), *self.callbacks]
+        if stage.eval_steps and self.measure is not None:
+            measure = self.measure
+            callbacks.append(
+                curve_callback(folder / CURVE_FILE, every=stage.eval_steps, measure=lambda m: measure(m, tokenizer))
+            )
         trainer = trainer_class(
             model=model,
             args=_training_arguments(stage, folder),
             train_dataset=data.dataset,
             data_collator=data.collator,
-            callbacks=[_loss_log_callback(folder / "loss.jsonl"), *self.callbacks],
+            callbacks=callbacks,
             **options,
         )
         checkpoints = folder / "checkpoints"

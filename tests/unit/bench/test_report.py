@@ -60,3 +60,22 @@ def test_a_model_without_a_task_gets_dashes(results):
 def test_a_value_every_model_shares_is_not_bolded():
     twins = [run_model([qa_task(3)], lambda p: "多喝水。", name) for name in ("a", "b")]
     assert "**" not in task_table(twins, "qa")
+
+
+def test_paired_differences_and_curves_are_drawn(tmp_path):
+    from medspec.bench.bootstrap import Estimate
+    from medspec.bench.compare import PairedDelta
+    from medspec.bench.plots import plot_curves, plot_deltas
+
+    deltas = {
+        "AneQA-bpc": [
+            PairedDelta("recipe", "base", "BPC", Estimate(-1.2, -1.6, -0.8, 70), lower_is_better=True),
+            PairedDelta("no-vocab", "base", "BPC", Estimate(0.1, -0.2, 0.4, 70), lower_is_better=True),
+        ],
+        "AneCQ-sample": [PairedDelta("recipe", "base", "Acc (norm)", Estimate(3.0, -5.0, 11.0, 60))],
+    }
+    assert plot_deltas(deltas, tmp_path / "deltas.png").stat().st_size > 0
+    curves = {"training loss": {"recipe": ([1, 2, 3], [6.5, 6.1, 5.8])}, "held-out BPC": {"recipe": ([0, 3], [8, 7])}}
+    assert plot_curves(curves, tmp_path / "curves.png", xlabel="step").stat().st_size > 0
+    with pytest.raises(ValueError, match="no paired differences"):
+        plot_deltas({"AneQA-bpc": []}, tmp_path / "none.png")
