@@ -5,9 +5,11 @@ Each step is a function of :mod:`medspec.recipes.steps`:
 1. ``data``: clean the general and specialty instruction data: duplicates out, anything overlapping the benchmark out.
 2. ``base``: a plain model folder from the base model (a GGUF file is de-quantised once, here).
 3. ``vocab``: extend the vocabulary with the specialty's Chinese and domain pieces; resize and initialise the model.
-4. ``crossfilter``: clean and cross-score generated instruction data; keep what both rules and judges pass.
+4. ``crossfilter``: clean and cross-score generated instruction data; keep what both rules and judges pass (with
+   CrossFilter off and ``crossfilter.unfiltered``, ``pool``: the candidates as they are, for the ablation).
 5. ``train-<stage>``: the training stages in order (Hypnos: LoRA on general data with the new rows trainable, then
-   full fine-tuning on specialty data), each starting from the previous one's model.
+   full fine-tuning on specialty data), each starting from the previous one's model; a stage with ``eval_steps``
+   logs its held-out curve.
 6. ``bench-<model>``: the benchmark on the base model and on every stage's model, and one report comparing them.
 
 Every step is recorded in the run directory and skipped when it is complete, so running the same command again
