@@ -98,3 +98,23 @@ def test_specialties_dedup_decontaminate_deidentify(tmp_path, capsys):
 def test_missing_file_is_a_clear_error(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "nope.jsonl"), str(tmp_path / "o.jsonl")]) == 1
     assert "nope.jsonl: no such file" in capsys.readouterr().err
+
+
+def test_import_and_the_light_commands_never_import_torch(tmp_path):
+    import subprocess
+    import sys
+
+    data = tmp_path / "one.jsonl"
+    data.write_text(
+        '{"instruction": "什么是全身麻醉？", "input": "", "output": "药物引起的可逆性意识消失。"}\n', "utf-8"
+    )
+    script = (
+        "import sys, medspec\n"
+        "assert 'torch' not in sys.modules, 'import medspec'\n"
+        "from medspec.cli import main\n"
+        f"assert main(['validate', {str(data)!r}]) == 0\n"
+        f"assert main(['convert', {str(data)!r}, {str(tmp_path / 'out.jsonl')!r}]) == 0\n"
+        "assert 'torch' not in sys.modules, 'validate or convert'\n"
+        "assert all(getattr(medspec, name) for name in medspec.__all__)  # resolved on first use\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)

@@ -27,9 +27,10 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["INIT_METHODS", "InitMethod", "resize_and_initialize"]
 
@@ -46,6 +47,8 @@ def _fill(
     method: str,
     generator: torch.Generator,
 ) -> None:
+    import torch
+
     old = weight[:base_rows].float()  # (V_base, D): the rows of tokens the base tokenizer produces
     ids = torch.tensor(list(new_ids), dtype=torch.long)
     if method == "subtoken_mean":
@@ -93,6 +96,8 @@ def resize_and_initialize(
     Raises:
         ValueError: For an unknown method, mismatched lengths, or a new token without sub-tokens.
     """
+    import torch
+
     if method not in INIT_METHODS:
         raise ValueError(f"unknown initialisation {method!r}; known: {', '.join(INIT_METHODS)}")
     if len(new_ids) != len(sub_token_ids):
