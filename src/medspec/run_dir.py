@@ -168,6 +168,18 @@ class RunDirectory:
             raise KeyError(f"step {step!r} is not complete in {self.root}")
         return self.manifest["steps"][step]["outputs"]
 
+    def reopen(self, *steps: str) -> None:
+        """Mark complete steps as to be run again (their folders stay, so a step can resume from what it has).
+
+        A step that finished with work still to do (requests that failed in transport, say) reopens itself and
+        the steps that read its outputs, and the same command then retries only what is missing.
+        """
+        for step in steps:
+            if self.is_complete(step):
+                self.manifest["steps"][step]["status"] = "reopened"
+                logger.info("step %s: reopened", step)
+        self._save()
+
     def run_step(self, step: str, work: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
         """Run ``work(step_folder)`` unless the step is complete, and record what it returns.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from medspec.cli import main
-from medspec.data.io import read_records
+from medspec.data.io import read_records, write_records
 from medspec.llm.base import GenerationParams
 from medspec.llm.cache import RequestCache
 from medspec.specialty import load_specialty
@@ -136,3 +136,32 @@ def test_a_killed_run_resumes_without_resending_a_cached_request(tmp_path):
     split = outputs(run)
     candidates = read_records(run / "candidates" / "candidates.jsonl", allow_empty=frozenset({"output"}))
     assert sorted(r.id for records in split.values() for r in records) == sorted(r.id for r in candidates)
+
+
+def test_judgements_that_failed_in_transport_are_retried_when_the_same_command_runs_again(tmp_path):
+    candidates = read_records(load_specialty("anesthesiology").data.candidates[0], allow_empty=frozenset({"output"}))
+    pool_file = tmp_path / "pool.jsonl"
+    write_records(pool_file, [r for r in candidates if r.output.strip()][:8])
+    with FakeLLMServer(medical_responder(LEXICON), fault_rate=1.0, faults=("500",)) as server:  # down for the first run
+        retries = {**FAST_RETRIES, "max_retries": 1}
+        backends = {
+            "model_a": {"kind": "openai", "model": "judge-a", "base_url": server.openai_url, **retries},
+            "model_b": {"kind": "anthropic", "model": "judge-b", "base_url": server.anthropic_url, **retries},
+        }
+        pool = {"files": [str(pool_file)]}
+        config = write_config(
+            tmp_path / "cf.yaml", backends, source="pool", pool=pool, audit={"sample_per_generator": 0}
+        )
+        command = ["crossfilter", "run", "--config", str(config), "--out", str(tmp_path / "run")]
+        main(command)
+        first = outputs(tmp_path / "run")
+        assert first["unscored"] and not first["kept"]  # every judgement failed in transport
+        assert all("request failed" in r.meta["crossfilter"]["reason"] for r in first["unscored"])
+
+        server.fault_rate = 0.0  # the server is back
+        assert main(command) == 0
+        second = outputs(tmp_path / "run")
+    assert not second["unscored"]  # the failures were asked again, and answered
+    assert sorted(r.id for r in second["kept"] + second["dropped"]) == sorted(
+        r.id for r in first["unscored"] + first["dropped"]
+    )

@@ -52,3 +52,13 @@ def test_refuses_another_config_or_changed_inputs(tmp_path):
     data.write_text('{"changed": 1}\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="other input files"):
         RunDirectory(tmp_path / "run", config={"lr": 1e-4, "seed": 0}, inputs=[data])
+
+
+def test_a_reopened_step_runs_again_from_its_folder(tmp_path):
+    run = RunDirectory(tmp_path, config={"seed": 0})
+    run.run_step("score", lambda folder: {"failed": 2})
+    run.reopen("score", "never-ran")
+    assert not run.is_complete("score")
+    again = RunDirectory(tmp_path, config={"seed": 0})  # the reopening is recorded: a new invocation runs it
+    assert again.run_step("score", lambda folder: {"failed": 0}) == {"failed": 0} and again.is_complete("score")
+    assert "never-ran" not in again.manifest["steps"]

@@ -48,7 +48,7 @@ def judge_pairs(
     """
     done: dict[tuple[str, str], Judgement] = {}
     for judgement in map(Judgement.from_dict, log.entries()):
-        if not judgement.reason.startswith("request failed"):  # a transport failure is retried on resume
+        if not judgement.failed_in_transport:  # a transport failure is retried on resume
             done[(judgement.item, judgement.judge)] = judgement
     reused = [known[(r.id, j)] for r, j in pairs if (r.id, j) in known and (r.id, j) not in done]
     log.extend(j.to_dict() for j in reused)  # the log holds every judgement of these pairs, reused or new

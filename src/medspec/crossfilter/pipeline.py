@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import logging
 import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,8 @@ from medspec.run_dir import RunDirectory
 from medspec.specialty import load_specialty
 
 __all__ = ["CrossFilter"]
+
+logger = logging.getLogger(__name__)
 
 
 def _annotate(record: Instruction, **info: Any) -> Instruction:
@@ -155,6 +158,7 @@ class CrossFilter:
         candidates = read_items(run.root / "candidates" / "candidates.jsonl")
         run.run_step("clean", lambda folder: self._clean(folder, candidates))
         kept = read_items(run.root / "clean" / "kept.jsonl")
+        self._reopen_failed(run)
         judge_generator = run.run_step("score", lambda folder: self._score(folder, kept))["judge_generator"]
         run.run_step("audit", lambda folder: self._audit(folder, kept, run.root / "score" / "judgements.jsonl"))
 
@@ -172,6 +176,16 @@ class CrossFilter:
 
         run.run_step("filter", filter_step)
         return load_result(run.root / "filter")
+
+    @staticmethod
+    def _reopen_failed(run: RunDirectory) -> None:
+        """Run the judging steps again when some of their requests failed in transport: the failures are retried."""
+        for step, after in (("score", ("score", "audit", "filter")), ("audit", ("audit", "filter"))):
+            failed = run.outputs(step).get("failed", 0) if run.is_complete(step) else 0
+            if failed:
+                logger.warning("%s: retrying %d judgements whose requests failed", step, failed)
+                run.reopen(*after)
+                return
 
     def _candidates(self, folder: Path) -> dict[str, Any]:
         if self.config.source == "pool":
@@ -254,7 +268,13 @@ class CrossFilter:
         pairs = self._assignments(records)
         judgements = self._judge(pairs, AppendLog(folder / "judgements.jsonl"), known={}, desc="cross-scoring")
         unscored = sum(1 for j in judgements if j.scores is None)
-        return {"judgements": len(judgements), "unscored": unscored, "judge_generator": self._judge_generator()}
+        failed = sum(j.failed_in_transport for j in judgements)
+        return {
+            "judgements": len(judgements),
+            "unscored": unscored,
+            "failed": failed,
+            "judge_generator": self._judge_generator(),
+        }
 
     def _audit(self, folder: Path, records: list[Instruction], main_log: Path) -> dict[str, Any]:
         size = self.config.audit.sample_per_generator
@@ -265,10 +285,11 @@ class CrossFilter:
             by_generator[generator_of(record)].append(record)
         rng = random.Random(self.config.audit.seed)
         sample = [r for g in sorted(by_generator) for r in rng.sample(by_generator[g], min(size, len(by_generator[g])))]
-        known = {(j.item, j.judge): j for j in latest_judgements(main_log) if not j.reason.startswith("request failed")}
+        known = {(j.item, j.judge): j for j in latest_judgements(main_log) if not j.failed_in_transport}
         pairs = [(record, judge) for record in sample for judge in self.judges]
         judgements = self._judge(pairs, AppendLog(folder / "judgements.jsonl"), known=known, desc="judge audit")
-        return {"items": len(sample), "judgements": len(judgements)}
+        failed = sum(j.failed_in_transport for j in judgements)
+        return {"items": len(sample), "judgements": len(judgements), "failed": failed}
 
     def _judge(
         self,

@@ -47,6 +47,8 @@ __all__ = [
     "parse_scores",
 ]
 
+TRANSPORT_FAILURE = "request failed"  # the reason of a judgement whose request never got an answer
+
 ScoringMode = Literal["generate", "likelihood"]
 
 _SYSTEM = "你是一位资深的{field}专家，负责审核用于训练医学大模型的指令数据。请严格、客观地评分。"
@@ -80,6 +82,11 @@ class Judgement:
     def scored(self) -> bool:
         """True when every aspect has a score."""
         return self.scores is not None
+
+    @property
+    def failed_in_transport(self) -> bool:
+        """True when the request itself failed (the server was down): a resumed run asks again."""
+        return self.reason.startswith(TRANSPORT_FAILURE)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, one line of a score log."""
@@ -282,7 +289,7 @@ class Scorer:
                 result = results[i]
                 result.attempts += 1
                 if not completion.ok:
-                    result.reason = f"request failed: {completion.error}"
+                    result.reason = f"{TRANSPORT_FAILURE}: {completion.error}"
                     continue
                 result.answers.append(completion.text)
                 result.scores = parse_scores(completion.text, self.rubric)
