@@ -255,9 +255,20 @@ def _vocab_commands(commands: argparse._SubParsersAction) -> None:
 def _crossfilter_run(args: argparse.Namespace) -> int:
     from medspec.crossfilter.config import load_crossfilter_config
     from medspec.crossfilter.pipeline import CrossFilter
+    from medspec.crossfilter.scoring import TRANSPORT_FAILURE
 
     result = CrossFilter(load_crossfilter_config(args.config, args.set)).run(args.out)
     print(result.summary())
+    reasons = result.report.get("unscored_reasons", {})
+    failed = reasons.get(TRANSPORT_FAILURE, 0)
+    if failed and not args.allow_unscored:
+        why = ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items()))
+        print(
+            f"error: {len(result.unscored)} items are unscored ({why} judgements); run the same command again to "
+            "retry the failed requests, or pass --allow-unscored to accept the result as it is",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -278,6 +289,11 @@ def _crossfilter_commands(commands: argparse._SubParsersAction) -> None:
     sub = _subcommand(subcommands, "run", _crossfilter_run, text)
     sub.add_argument("--config", required=True, help="CrossFilter YAML config (see docs/crossfilter.md)")
     sub.add_argument("--out", required=True, help="run directory (resumed when it exists)")
+    sub.add_argument(
+        "--allow-unscored",
+        action="store_true",
+        help="exit 0 even when requests failed and left items unscored (by default: exit 1, run again to retry)",
+    )
     _add_overrides(sub, "scoring.threshold.value=7")
     text = "apply another threshold to a run's stored scores, without any request"
     sub = _subcommand(subcommands, "refilter", _crossfilter_refilter, text)

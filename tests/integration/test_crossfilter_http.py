@@ -138,7 +138,7 @@ def test_a_killed_run_resumes_without_resending_a_cached_request(tmp_path):
     assert sorted(r.id for records in split.values() for r in records) == sorted(r.id for r in candidates)
 
 
-def test_judgements_that_failed_in_transport_are_retried_when_the_same_command_runs_again(tmp_path):
+def test_judgements_that_failed_in_transport_are_retried_when_the_same_command_runs_again(tmp_path, capsys):
     candidates = read_records(load_specialty("anesthesiology").data.candidates[0], allow_empty=frozenset({"output"}))
     pool_file = tmp_path / "pool.jsonl"
     write_records(pool_file, [r for r in candidates if r.output.strip()][:8])
@@ -153,10 +153,14 @@ def test_judgements_that_failed_in_transport_are_retried_when_the_same_command_r
             tmp_path / "cf.yaml", backends, source="pool", pool=pool, audit={"sample_per_generator": 0}
         )
         command = ["crossfilter", "run", "--config", str(config), "--out", str(tmp_path / "run")]
-        main(command)
+        assert main(command) == 1  # unscored because requests failed: not a success
+        assert "run the same command again" in capsys.readouterr().err
         first = outputs(tmp_path / "run")
         assert first["unscored"] and not first["kept"]  # every judgement failed in transport
         assert all("request failed" in r.meta["crossfilter"]["reason"] for r in first["unscored"])
+        report = (tmp_path / "run" / "filter" / "report.md").read_text(encoding="utf-8")
+        assert "Unscored judgements by reason: request failed" in report
+        assert main([*command, "--allow-unscored"]) == 0  # accepted as it is (and retried once more, still down)
 
         server.fault_rate = 0.0  # the server is back
         assert main(command) == 0

@@ -170,6 +170,10 @@ def report_markdown(report: Mapping[str, Any]) -> str:
             for st in report["steps"]
         ],
     )
+    reasons = report.get("unscored_reasons") or {}
+    if reasons:
+        counted = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+        out += ["", f"Unscored judgements by reason: {counted}. A failed request is retried by running again."]
     out += ["", "## Rules", ""]
     out += _table(
         ["rule", "dropped", "by generator"], [[r, v["dropped"], v["by_generator"]] for r, v in report["rules"].items()]

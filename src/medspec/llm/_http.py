@@ -312,12 +312,17 @@ class HttpChatBackend:
         return str(message or response.text or response.reason_phrase)[:300]
 
     def _redact(self, text: str) -> str:
-        """Remove the key, and any token that begins like it (servers echo masked keys such as ``sk-ab***yz``)."""
+        """Remove the key, any token that begins like it, and any that shares its first and last four characters
+        (servers echo masked keys such as ``sk-rev***2e1b``)."""
         if not self._secret:
             return text
         text = text.replace(self._secret, "[api key]")
         prefix = self._secret[: max(4, min(8, len(self._secret) // 2))]
-        return re.sub(re.escape(prefix) + r"\S*", "[api key]", text)
+        text = re.sub(re.escape(prefix) + r"\S*", "[api key]", text)
+        if len(self._secret) >= 12:  # a short key's ends are too common to scrub by
+            ends = re.escape(self._secret[:4]) + r"\S*?" + re.escape(self._secret[-4:])
+            text = re.sub(ends, "[api key]", text)
+        return text
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r})"

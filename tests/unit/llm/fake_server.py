@@ -51,6 +51,7 @@ class FakeLLMServer:
         retry_after: The ``Retry-After`` header of a 429.
         api_key: When set, requests must carry it (``Authorization: Bearer`` or ``x-api-key``); others get a 401
             whose message quotes the key they sent, masked as real servers do (``sk-proj-****5678``).
+        mask_prefix: How many of the key's first characters that quote shows.
         seed: Seed of the random faults.
     """
 
@@ -64,8 +65,10 @@ class FakeLLMServer:
         slow_s: float = 1.0,
         retry_after: str = "0.01",
         api_key: str | None = None,
+        mask_prefix: int = 8,
         seed: int = 0,
     ) -> None:
+        self.mask_prefix = mask_prefix
         self.responder = responder
         self.latency_s = latency_s
         self.fault_rate = fault_rate
@@ -165,7 +168,7 @@ class FakeLLMServer:
             self.requests.append((path, body, dict(handler.headers)))
         sent_key = handler.headers.get("x-api-key") or handler.headers.get("Authorization", "").removeprefix("Bearer ")
         if self.api_key is not None and sent_key != self.api_key:
-            masked = f"{sent_key[:8]}****{sent_key[-4:]}"  # as OpenAI quotes a wrong key
+            masked = f"{sent_key[: self.mask_prefix]}****{sent_key[-4:]}"  # as OpenAI quotes a wrong key
             return self._send(handler, 401, {"error": {"message": f"Incorrect API key provided: {masked}"}})
         if self.latency_s:
             time.sleep(self.latency_s)

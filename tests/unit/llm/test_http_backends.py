@@ -128,6 +128,17 @@ def test_the_key_never_appears_in_errors_or_logs(monkeypatch, caplog):
     assert secret not in caplog.text and secret not in repr(backend)
 
 
+def test_a_masked_echo_sharing_the_keys_ends_is_scrubbed(monkeypatch, caplog):
+    secret = "sk-rev-abcdefgh2e1b"
+    monkeypatch.setenv("SERVER_KEY", secret)
+    with FakeLLMServer(api_key="another-key", mask_prefix=6) as server:  # echoes "sk-rev****2e1b"
+        caplog.set_level(logging.DEBUG)
+        with pytest.raises(BackendError) as raised:
+            openai(server, api_key_env="SERVER_KEY").generate([chat("你好")], PARAMS)
+    assert "Incorrect API key provided: [api key]" in str(raised.value)
+    assert "2e1b" not in str(raised.value) and "sk-rev" not in caplog.text
+
+
 def test_the_key_is_sent_and_accepted(monkeypatch):
     monkeypatch.setenv("SERVER_KEY", "good-key-123456")
     with FakeLLMServer(api_key="good-key-123456") as server:
