@@ -123,3 +123,17 @@ def test_run_selects_and_breaks_down_a_published_benchmark(model_dir, tmp_path, 
     assert results["counts"]["items"] == sum(level != 1 for level in levels)
     assert set(results["by_tag"]) == {f"level={level}" for level in set(levels) - {1}}
     assert "by topic" in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+
+
+def test_progress_reaches_the_terminal_only_with_verbose(model_dir, tmp_path):
+    import subprocess
+    import sys
+
+    def bench(*flags: str, out: str) -> str:
+        command = [sys.executable, "-m", "medspec.cli", *flags, "bench", "run", "--model", str(model_dir)]
+        command += ["--tasks", "AneQA-bpc", "--limit", "2", "--set", "bootstrap_resamples=20", "--out", out]
+        return subprocess.run(command, check=True, capture_output=True, text=True).stderr
+
+    assert "INFO" not in bench(out=str(tmp_path / "quiet"))
+    assert "INFO medspec.run_dir: step" in (tmp_path / "quiet" / "run.log").read_text(encoding="utf-8")
+    assert "INFO" in bench("-v", out=str(tmp_path / "verbose"))
