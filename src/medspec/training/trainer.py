@@ -48,6 +48,7 @@ __all__ = ["CURVE_FILE", "GeneralToSpecificTrainer", "StageResult", "TrainingCon
 logger = logging.getLogger(__name__)
 
 CURVE_FILE = "curve.jsonl"  # a stage's held-out measurements, next to its loss.jsonl
+ELAPSED_FILE = "elapsed.jsonl"  # the stage's seconds at each checkpoint, for a resumed stage's total
 
 EvalGate = Callable[[StageConfig, Path, Path], dict[str, Any]]
 HeldOutMeasure = Callable[[Any, Any], dict[str, float]]
@@ -105,12 +106,12 @@ class StageResult:
         model: Folder of the stage's (merged) model.
         adapter: Folder of the LoRA adapter, for LoRA stages.
         steps: Optimizer steps taken.
-        train_loss: Mean training loss over the stage.
+        train_loss: Mean of the logged training losses over the whole stage (a resumed stage included).
         final_loss: Last logged loss.
         non_padding_fraction: Share of batch positions holding real tokens.
         trained_tokens: Tokens that carried a loss, per epoch.
         tokens: Real (non-padding) tokens that went through training, all steps together.
-        seconds: Wall time of the stage.
+        seconds: Wall time of the stage, earlier invocations up to the checkpoint it resumed from included.
         chat_template: The chat template the model was trained with.
         processes: Processes that trained it (``torchrun --nproc_per_node``).
         trainable_parameters: Parameters that trained (adapter, experts, or all).
@@ -148,6 +149,22 @@ def _loss_log_callback(path: Path) -> Any:
                 self.log.append({"step": state.global_step, **{k: float(v) for k, v in logs.items()}})
 
     return LossLog()
+
+
+def _elapsed_callback(path: Path, origin: float) -> Any:
+    from transformers import TrainerCallback
+
+    class Elapsed(TrainerCallback):
+        """Records, at every checkpoint, the stage's seconds so far, so a resumed stage counts its whole time."""
+
+        def __init__(self) -> None:
+            self.log = AppendLog(path)
+
+        def on_save(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            if state.is_world_process_zero:
+                self.log.append({"step": state.global_step, "seconds": round(time.perf_counter() - origin, 1)})
+
+    return Elapsed()
 
 
 def _lora_config(stage: StageConfig, model: Any, vocab: dict[str, Any] | None) -> Any:
@@ -289,21 +306,26 @@ class GeneralToSpecificTrainer:
         )
         checkpoints = folder / "checkpoints"
         last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+        earlier = 0.0  # seconds earlier invocations spent up to the checkpoint this one resumes from
         if last:
             logger.info("stage %s: resuming from %s", stage.name, last)
+            step = int(Path(last).name.rsplit("-", 1)[-1])
+            earlier = next((e["seconds"] for e in AppendLog(folder / ELAPSED_FILE).entries() if e["step"] == step), 0.0)
+        trainer.add_callback(_elapsed_callback(folder / ELAPSED_FILE, started - earlier))
         result = trainer.train(resume_from_checkpoint=last)
         adapter = self._save(stage, trainer, tokenizer, folder, model_in)
+        # the history holds the whole stage (a resumed run restores the logs of the steps before its checkpoint)
         logs = [entry for entry in trainer.state.log_history if "loss" in entry]
         return {
             "model": "model",
             "adapter": adapter,
             "steps": int(trainer.state.global_step),
-            "train_loss": float(result.training_loss),
+            "train_loss": sum(e["loss"] for e in logs) / len(logs) if logs else float(result.training_loss),
             "final_loss": float(logs[-1]["loss"]) if logs else None,
             "non_padding_fraction": round(data.collator.counter.fraction, 4),
             "trained_tokens": data.trained_tokens,
             "tokens": data.collator.counter.real,
-            "seconds": round(time.perf_counter() - started, 1),
+            "seconds": round(earlier + time.perf_counter() - started, 1),
             "chat_template": template,
             "processes": world_size(),
             "trainable_parameters": trainable,

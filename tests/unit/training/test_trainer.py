@@ -117,7 +117,11 @@ def test_resume_after_a_crash_gives_the_same_weights(tmp_path, tiny_model_dir, t
         GeneralToSpecificTrainer(config, callbacks=[CrashAt(6)]).train(tmp_path)
     assert (tmp_path / "train-general" / "model").exists()  # first stage finished
     assert (tmp_path / "train-specialty" / "checkpoints" / "checkpoint-4").is_dir()  # crashed in the second
-    GeneralToSpecificTrainer(config).train(tmp_path)
+    before = (tmp_path / "train-specialty" / "elapsed.jsonl").read_text(encoding="utf-8").splitlines()
+    results = GeneralToSpecificTrainer(config).train(tmp_path)
+    # the totals cover the whole stage: the loss of all 8 steps, the time before the crash included
+    assert results["specialty"].train_loss == pytest.approx(finished_run[1]["specialty"].train_loss, rel=1e-3)
+    assert results["specialty"].seconds >= json.loads(before[0])["seconds"] > 0
     resumed, uninterrupted = (
         weights(tmp_path / "train-specialty" / "model"),
         weights(reference / "train-specialty" / "model"),
