@@ -115,6 +115,9 @@ def test_import_and_the_light_commands_never_import_torch(tmp_path):
         f"assert main(['validate', {str(data)!r}]) == 0\n"
         f"assert main(['convert', {str(data)!r}, {str(tmp_path / 'out.jsonl')!r}]) == 0\n"
         "assert 'torch' not in sys.modules, 'validate or convert'\n"
+        "import medspec.llm\n"
+        "assert 'torch' not in sys.modules, 'the API backends'\n"
         "assert all(getattr(medspec, name) for name in medspec.__all__)  # resolved on first use\n"
+        "assert medspec.llm.TransformersBackend.__name__ == 'TransformersBackend'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)

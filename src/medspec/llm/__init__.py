@@ -1,10 +1,13 @@
 """LLM backends: one protocol for generation and judging, injectable into CrossFilter and the benchmark judge.
 
 :class:`ChatBackend` is the protocol; :class:`LikelihoodBackend` adds reading the probability of given answers
-(local models). :class:`~medspec.llm.transformers.TransformersBackend`, :class:`OpenAIBackend` and
+(local models). :class:`~medspec.llm.transformers.TransformersBackend` (imported on first use),
+:class:`OpenAIBackend` and
 :class:`AnthropicBackend` implement it; :class:`RequestCache` keeps every answer so nothing is paid for twice; and
 :class:`BackendConfig` with :func:`build_backend` builds a backend from a config entry.
 """
+
+from typing import Any
 
 from medspec.llm.anthropic import AnthropicBackend
 from medspec.llm.base import ChatBackend, Completion, GenerationParams, LikelihoodBackend
@@ -22,6 +25,16 @@ __all__ = [
     "LikelihoodBackend",
     "OpenAIBackend",
     "RequestCache",
+    "TransformersBackend",
     "build_backend",
     "register_backend",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # A local model's backend imports torch: only when it is asked for, so the API backends stay light.
+    if name == "TransformersBackend":
+        from medspec.llm.transformers import TransformersBackend
+
+        return TransformersBackend
+    raise AttributeError(f"module 'medspec.llm' has no attribute {name!r}")
