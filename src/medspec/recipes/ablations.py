@@ -50,7 +50,7 @@ from medspec.recipes.steps import (
     unfiltered_pool,
 )
 from medspec.run_dir import RunDirectory
-from medspec.specialty import load_specialty
+from medspec.specialty import Specialty, load_specialty
 from medspec.training.trainer import GeneralToSpecificTrainer, TrainingConfig
 
 __all__ = ["DEFAULT_VARIANTS", "AblationRun", "Variant", "run_ablations"]
@@ -147,7 +147,7 @@ def run_ablations(
     outputs: dict[str, Any] = {"data": run.run_step("data", lambda folder: prepare_data(spec, first, folder))}
     outputs["base"] = run.run_step("base", lambda folder: materialise_base(first, folder))
     base = run.root / "base" / "model"
-    extended = _shared_steps(run, configs, base, outputs)
+    extended = _shared_steps(run, spec, configs, base, outputs)
 
     trained: dict[str, Path] = {}
     models, stages = {"base": base}, {}
@@ -171,9 +171,10 @@ def run_ablations(
     return AblationRun(run.root, {v.name: v for v in variants}, models, stages, results, outputs)
 
 
-def _shared_steps(run: RunDirectory, configs: dict[str, RecipeConfig], base: Path, outputs: dict[str, Any]) -> Path:
+def _shared_steps(
+    run: RunDirectory, spec: Specialty, configs: dict[str, RecipeConfig], base: Path, outputs: dict[str, Any]
+) -> Path:
     """The steps before training that any variant needs, run once; returns the extended model's folder."""
-    spec = load_specialty(next(iter(configs.values())).specialty)
     with_vocab = [c for c in configs.values() if c.vocab.enabled]
     if with_vocab:
         config = with_vocab[0]
