@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from medspec import __version__
 from medspec.data.dedup import Decontaminator, deduplicate
@@ -360,7 +361,7 @@ def _bench_compare(args: argparse.Namespace) -> int:
 
 
 def _bench_human_export(args: argparse.Namespace) -> int:
-    from medspec.bench.human import export_sheets
+    from medspec.bench.human.kit import export_sheets
     from medspec.bench.results import BenchmarkResult
 
     results = [BenchmarkResult.load(run) for run in args.runs]
@@ -381,23 +382,104 @@ def _bench_human_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_human_import(args: argparse.Namespace) -> int:
-    from medspec.bench.human import RatingKit, read_sheets
-    from medspec.bench.human_results import HumanResults
+def _write_human_report(human: Any, judge_path: str | None, out: str | Path) -> None:
+    """human.json, human.md and charts/ for sheet ratings or a browser study's ratings; prints the Markdown."""
+    from medspec.bench.human.results import HumanResults
     from medspec.bench.judge_report import JudgeReport
-    from medspec.bench.plots import plot_criteria
-    from medspec.bench.report import human_markdown
+    from medspec.bench.plots import plot_criteria, plot_win_tie_lose
+    from medspec.bench.report import human_markdown, preference_markdown
     from medspec.data.io import atomic_write_text
 
-    kit = RatingKit.load(args.key)
-    human = HumanResults(kit, read_sheets(args.sheets, kit, allow_missing=args.allow_missing))
-    judge = JudgeReport.load(args.judge) if args.judge else None
-    out = Path(args.out)
+    judge = JudgeReport.load(judge_path) if judge_path else None
+    out = Path(out)
     human.save(out / "human.json", judge=judge)
-    text = human_markdown(human, judge=judge)
+    if isinstance(human, HumanResults):
+        text = human_markdown(human, judge=judge)
+        plot_criteria(human.summary(), human.kit.criteria, out / "charts" / "human_criteria.png")
+    else:
+        text = preference_markdown(human, judge=judge)
+        plot_win_tie_lose(human.summary(), out / "charts" / "human_win_tie_lose.png")
     atomic_write_text(out / "human.md", text + "\n")
-    plot_criteria(human.summary(), kit.criteria, out / "charts" / "human_criteria.png")
     print(text)
+
+
+def _bench_human_import(args: argparse.Namespace) -> int:
+    from medspec.bench.human.kit import RatingKit, read_sheets
+    from medspec.bench.human.results import HumanResults
+
+    kit = RatingKit.load(args.key)
+    _write_human_report(
+        HumanResults(kit, read_sheets(args.sheets, kit, allow_missing=args.allow_missing)), args.judge, args.out
+    )
+    return 0
+
+
+def _bench_human_create(args: argparse.Namespace) -> int:
+    from medspec.bench.criteria import default_criteria
+    from medspec.bench.human.study import create_study, rubric_criteria
+    from medspec.bench.results import BenchmarkResult
+    from medspec.specialty import load_specialty
+
+    criteria = default_criteria() if args.criteria == "hypnos" else rubric_criteria(load_specialty(args.specialty))
+    study = create_study(
+        [BenchmarkResult.load(run) for run in args.runs],
+        args.out,
+        mode=args.mode,
+        criteria=criteria,
+        tasks=args.tasks,
+        limit=args.limit,
+        pairs=args.pairs,
+        seed=args.seed,
+        show_reference=args.show_reference,
+        **({"title": args.title} if args.title else {}),
+    )
+    print(f"{args.out}: a {study.mode} study of {len(study.units)} units, models {', '.join(study.models())}")
+    print(f"next: medspec bench human raters add {args.out} NAME, then medspec bench human serve {args.out}")
+    return 0
+
+
+def _bench_human_raters_add(args: argparse.Namespace) -> int:
+    from medspec.bench.human.store import DB_FILE, RatingStore
+    from medspec.bench.human.study import Study
+
+    Study.load(args.study)  # refuse a folder without a study before creating a database in it
+    store = RatingStore(Path(args.study) / DB_FILE)
+    base = args.base_url.rstrip("/")
+    for name in args.names:
+        print(f"{name}: {base}/r/{store.add_rater(name)}")
+    print("Each link is shown once and is the rater's password: send it to that rater only.")
+    return 0
+
+
+def _bench_human_raters_list(args: argparse.Namespace) -> int:
+    from medspec.bench.human.store import DB_FILE, RatingStore
+    from medspec.bench.human.study import Study
+
+    total = len(Study.load(args.study).units)
+    store = RatingStore(Path(args.study) / DB_FILE)
+    ratings = store.ratings()
+    for name in store.raters():
+        print(f"{name}: {sum(r.rater == name for r in ratings)} / {total} rated")
+    return 0
+
+
+def _bench_human_serve(args: argparse.Namespace) -> int:
+    from medspec.bench.human.app import serve
+
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"serving {args.study} on http://{shown}:{args.port}; progress at http://127.0.0.1:{args.port}/admin; "
+        "Ctrl-C stops"
+    )
+    serve(args.study, host=args.host, port=args.port)
+    return 0
+
+
+def _bench_human_results(args: argparse.Namespace) -> int:
+    from medspec.bench.human.analysis import export_ratings_csv, study_results
+
+    _write_human_report(study_results(args.study), args.judge, args.out)
+    print(f"ratings: {export_ratings_csv(args.study, Path(args.out) / 'ratings.csv')}")
     return 0
 
 
@@ -441,8 +523,51 @@ def _bench_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--judge-limit", type=int, help="judge only the first N items of each task")
     sub.add_argument("--judge-max-new-tokens", type=int, default=512, help="longest judge reply (default 512)")
     sub.add_argument("--batch-size", type=int, default=8, help="judge chats generated together")
-    human = subcommands.add_parser("human", help="blinded human rating sheets out, ratings in")
+    _human_commands(subcommands)
+
+
+def _human_commands(subcommands: argparse._SubParsersAction) -> None:
+    human = subcommands.add_parser("human", help="human evaluation: a rating study in the browser, or sheets")
     kit = human.add_subparsers(dest="human_command", required=True, metavar="COMMAND")
+    text = "build a blinded browser rating study from benchmark runs"
+    sub = _subcommand(kit, "create", _bench_human_create, text)
+    sub.add_argument("runs", nargs="+", help="run directories whose answers are rated (pairwise: the first is 'ours')")
+    sub.add_argument("--out", required=True, help="the study folder (must not hold a study yet)")
+    sub.add_argument("--mode", choices=["pairwise", "pointwise"], default="pairwise", help="default pairwise")
+    sub.add_argument("--pairs", choices=["first", "all"], default="first", help="first run vs each other, or all")
+    sub.add_argument("--specialty", default="anesthesiology", help="whose rubric.yaml raters score (default)")
+    sub.add_argument(
+        "--criteria", choices=["rubric", "hypnos"], default="rubric",
+        help="rubric: the specialty's rubric.yaml on 1-5; hypnos: usefulness, harmfulness, redundancy",
+    )  # fmt: skip
+    sub.add_argument("--tasks", nargs="+", help="open or case tasks to rate (default: all shared)")
+    sub.add_argument("--limit", type=int, help="a seeded random sample of N items per task")
+    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--show-reference", action="store_true", help="show raters the reference answer")
+    sub.add_argument("--title", help="page title (default 医学回答评价)")
+    raters = kit.add_parser("raters", help="add raters to a study, or list them with their progress")
+    rater_commands = raters.add_subparsers(dest="raters_command", required=True, metavar="COMMAND")
+    sub = _subcommand(rater_commands, "add", _bench_human_raters_add, "add raters and print each one's personal link")
+    sub.add_argument("study", help="the study folder")
+    sub.add_argument("names", nargs="+", help="rater names (letters, digits, _ or -)")
+    sub.add_argument(
+        "--base-url", default="http://127.0.0.1:8765", help="where raters reach the server (default %(default)s)"
+    )
+    sub = _subcommand(rater_commands, "list", _bench_human_raters_list, "list raters with how many units each rated")
+    sub.add_argument("study", help="the study folder")
+    text = "serve the study to raters' browsers (this machine only, unless --host says otherwise)"
+    sub = _subcommand(kit, "serve", _bench_human_serve, text)
+    sub.add_argument("study", help="the study folder")
+    sub.add_argument(
+        "--host", default="127.0.0.1",
+        help="interface (default 127.0.0.1: this machine only; 0.0.0.0 serves the network, over plain HTTP)",
+    )  # fmt: skip
+    sub.add_argument("--port", type=int, default=8765, help="TCP port (default %(default)s)")
+    text = "analyse a browser study's ratings: means or win rates with intervals, agreement, plots, ratings.csv"
+    sub = _subcommand(kit, "results", _bench_human_results, text)
+    sub.add_argument("study", help="the study folder")
+    sub.add_argument("--out", required=True, help="folder for human.json, human.md, charts/ and ratings.csv")
+    sub.add_argument("--judge", help="judge.json of `bench compare --judge`, for judge-human agreement")
     text = "write blinded rating sheets (XLSX and CSV) per rater and the key"
     sub = _subcommand(kit, "export", _bench_human_export, text)
     sub.add_argument("runs", nargs="+", help="run directories whose answers are rated")

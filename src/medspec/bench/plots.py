@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from medspec.bench.compare import PairedDelta
-    from medspec.bench.human_results import CriterionSummary
+    from medspec.bench.human.results import CriterionSummary
 
 __all__ = ["plot_criteria", "plot_curves", "plot_deltas", "plot_task", "plot_win_tie_lose"]
 

@@ -7,7 +7,8 @@ bootstrap interval and the best in bold; each model's difference from the first 
 differs; the letters chosen against the key's; the headline figure per topic tag; warnings for failed generations
 and for items that overlap training data. With a
 :class:`~medspec.bench.judge_report.JudgeReport`, the judge's mean scores and win/tie/lose rates follow; with
-:class:`~medspec.bench.human_results.HumanResults`, the human ratings, their agreement and the judge-human agreement.
+:class:`~medspec.bench.human.results.HumanResults`, the human ratings, their agreement and the judge-human agreement;
+:func:`preference_markdown` does the same for a pairwise browser study.
 
 Example:
     >>> from medspec.bench.bootstrap import Estimate
@@ -28,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from medspec.bench.compare import PairedDelta, comparable_groups, paired_deltas, setting_differences
-from medspec.bench.human_results import HumanResults
+from medspec.bench.human.analysis import PreferenceResults
+from medspec.bench.human.results import HumanResults
 from medspec.bench.judge_report import JudgeReport
 from medspec.bench.plots import plot_criteria, plot_task, plot_win_tie_lose
 from medspec.bench.results import LOWER_IS_BETTER, BenchmarkResult
 from medspec.data.io import atomic_write_text
 
-__all__ = ["Report", "human_markdown", "judge_markdown", "task_table"]
+__all__ = ["Report", "human_markdown", "judge_markdown", "preference_markdown", "task_table"]
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -185,6 +187,27 @@ def human_markdown(human: HumanResults, *, judge: JudgeReport | None = None) -> 
             f"Agreement of the judge ({judge.judge}) with the human mean per answer:",
             _table(["Criterion", "answers", "Spearman", "Pearson", "alpha", "mean abs. diff."], rows),
         ]
+    return "\n\n".join(parts)
+
+
+def preference_markdown(human: PreferenceResults, *, judge: JudgeReport | None = None) -> str:
+    """A pairwise study's win/tie/lose rates, rater agreement, side bias and judge agreement as Markdown."""
+    rows = [[pair, *(per[o].format(1) for o in ("win", "tie", "lose")), str(per["win"].n)]
+            for pair, per in human.summary().items()]  # fmt: skip
+    votes = sum(1 for _ in human.ratings)
+    parts = [
+        f"## Human evaluation, pairwise ({len(human.raters)} raters, {len(human.study.units)} blinded pairs, "
+        f"{votes} votes)",
+        "Share of votes (%) for the first model of each pair, with 95% bootstrap intervals over pairs:",
+        _table(["Comparison", "win", "tie", "lose", "votes"], rows),
+        f"Inter-rater agreement (Krippendorff's alpha, ordinal): {human.alpha().format(3)}. Share of decided votes "
+        f"for the answer shown on the left (%): {human.left_share().format(1)} (50 when the side did not sway raters).",
+    ]
+    if judge is not None:
+        parts.append(
+            f"Share of the pairs both rated where the judge ({judge.judge}) agrees with the raters' majority (%): "
+            f"{human.judge_agreement(judge).format(1)}."
+        )
     return "\n\n".join(parts)
 
 

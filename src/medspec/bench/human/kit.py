@@ -9,8 +9,8 @@ the criteria). Rows are shuffled per rater and model names never appear; which c
 :func:`read_sheets` reads the filled sheets back (CSV, also re-saved by Excel as GB18030, or XLSX) and checks every
 cell: unknown or repeated codes, a missing column, a rater not in the kit, a score that is not a whole number on the
 criterion's scale, and blank or deleted rows (unless ``allow_missing``). Every problem is reported at once with its
-file, row (as the spreadsheet numbers it, header = 1) and column. :mod:`medspec.bench.human_results` analyses them;
-:mod:`medspec.bench.sheets` writes and reads the files.
+file, row (as the spreadsheet numbers it, header = 1) and column. :mod:`medspec.bench.human.results` analyses them;
+:mod:`medspec.bench.human.spreadsheet` writes and reads the files.
 
 Example:
     >>> RatingKit(criteria=default_criteria(), raters=["张医生"], answers={}).raters
@@ -28,17 +28,28 @@ from pathlib import Path
 from typing import Any, Literal
 
 from medspec.bench.criteria import Criterion, check_criteria, default_criteria
+from medspec.bench.human.spreadsheet import read_rows, write_csv, write_xlsx
 from medspec.bench.results import BenchmarkResult
-from medspec.bench.sheets import read_rows, write_csv, write_xlsx
 from medspec.data.io import atomic_write_text
 from medspec.errors import ConfigError, DataError, InvalidDataError
 
-__all__ = ["Rating", "RatingKit", "export_sheets", "read_sheets"]
+__all__ = ["Rating", "RatingKit", "answer_codes", "check_rater_name", "export_sheets", "read_sheets", "select_answers"]
 
 KEY_FILE = "key.json"
 _RATER = re.compile(r"^[\w\-]+$")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read and typed by people
 SheetFormat = Literal["csv", "xlsx"]
+
+
+def check_rater_name(name: str) -> str:
+    """Return the name after checking it is letters (Chinese included), digits, ``_`` or ``-``: it names files.
+
+    Raises:
+        ConfigError: For any other name.
+    """
+    if not _RATER.match(name):
+        raise ConfigError("raters", f"rater name {name!r} must be letters, digits, '_' or '-' (a file name)")
+    return name
 
 
 @dataclass
@@ -61,9 +72,8 @@ class RatingKit:
         self.criteria = check_criteria(self.criteria)
         if not self.raters or len(set(self.raters)) != len(self.raters):
             raise ConfigError("raters", f"expected one or more distinct rater names, got {self.raters}")
-        bad = [r for r in self.raters if not _RATER.match(r)]
-        if bad:
-            raise ConfigError("raters", f"rater name {bad[0]!r} must be letters, digits, '_' or '-' (a file name)")
+        for rater in self.raters:
+            check_rater_name(rater)
 
     def columns(self) -> list[str]:
         """The sheet's columns, in order."""
@@ -105,17 +115,23 @@ class Rating:
     scores: dict[str, int] = field(default_factory=dict)
 
 
-def _codes(count: int, rng: random.Random) -> list[str]:
+def answer_codes(count: int, rng: random.Random) -> list[str]:
+    """``count`` distinct six-character codes, easy to read and type, in a seeded random order."""
     codes: set[str] = set()
     while len(codes) < count:
         codes.add("".join(rng.choice(_CODE_ALPHABET) for _ in range(6)))
     return sorted(codes, key=lambda _: rng.random())
 
 
-def _select(
+def select_answers(
     results: Sequence[BenchmarkResult], tasks: Sequence[str] | None, limit: int | None, rng: random.Random
 ) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
-    """(task, item, model, scored row) of every answer to rate, item by item."""
+    """(task, item, model, scored row) of every answer to rate, item by item: the open and case items every run
+    answered, or a seeded sample of ``limit`` per task.
+
+    Raises:
+        ConfigError: For a task that is not an open or case task of every run.
+    """
     shared = [n for n, t in results[0].tasks.items() if t.kind in ("qa", "case") and all(n in r.tasks for r in results)]
     chosen = list(tasks) if tasks is not None else shared
     unknown = [t for t in chosen if t not in shared]
@@ -170,8 +186,8 @@ def export_sheets(
     if unknown_formats or not formats:
         raise ConfigError("formats", f"expected csv and/or xlsx, got {list(formats)}")
     rng = random.Random(seed)
-    selected = list(_select(results, tasks, limit, rng))
-    codes = _codes(len(selected), rng)
+    selected = list(select_answers(results, tasks, limit, rng))
+    codes = answer_codes(len(selected), rng)
     answers = {
         code: {
             "task": task,

@@ -29,7 +29,7 @@ import numpy as np
 
 from medspec.bench.agreement import Agreement, Level, alpha_estimate, judge_human_agreement
 from medspec.bench.bootstrap import Estimate
-from medspec.bench.human import Rating, RatingKit
+from medspec.bench.human.kit import Rating, RatingKit
 from medspec.bench.judge_report import JudgeReport
 from medspec.data.io import atomic_write_text
 
@@ -65,7 +65,7 @@ class HumanResults:
 
     Args:
         kit: The evaluation's key.
-        ratings: From :func:`~medspec.bench.human.read_sheets`.
+        ratings: From :func:`~medspec.bench.human.kit.read_sheets`.
     """
 
     kit: RatingKit

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from medspec.bench.human import RatingKit, export_sheets, read_sheets
-from medspec.bench.human_results import HumanResults
+from medspec.bench.human.results import HumanResults
 from medspec.bench.judge import PointwiseJudgement
 from medspec.bench.judge_report import JudgeReport
 from medspec.bench.plots import plot_criteria
