@@ -18,9 +18,10 @@ from typing import Any
 from medspec import __version__
 from medspec.data.dedup import Decontaminator, deduplicate
 from medspec.data.formats import FORMATS
-from medspec.data.io import ReadOptions, RecordReader, read_records, write_jsonl, write_records
+from medspec.data.io import ReadOptions, RecordReader, read_records, write_records
 from medspec.data.privacy import Deidentifier
 from medspec.data.schema import Record
+from medspec.durable import write_jsonl
 from medspec.errors import InvalidDataError, MedspecError
 from medspec.specialty import list_specialties, load_specialty
 from medspec.vocab.check import VocabCheckError
@@ -311,6 +312,7 @@ def _bench_run(args: argparse.Namespace) -> int:
     from medspec.bench.tasks import load_tasks
     from medspec.config import apply_overrides, from_dict
     from medspec.llm.transformers import TransformersBackend
+    from medspec.training.loading import load_trained_model
 
     given = {
         "choice_mode": args.choice_mode,
@@ -329,7 +331,8 @@ def _bench_run(args: argparse.Namespace) -> int:
     )
     benchmark = Benchmark(tasks, config=config)
     name = args.name or Path(args.model).name
-    backend = TransformersBackend.from_pretrained(args.model, device=args.device, batch_size=args.batch_size, name=name)
+    model, tokenizer = load_trained_model(args.model, device=args.device)
+    backend = TransformersBackend(model, tokenizer, name=name, batch_size=args.batch_size)
     training = _read_many(args.train_data, None) if args.train_data else []
     result = benchmark.run(backend, out=args.out, model=name, training_data=training)
     written = Report([result]).save(args.out)
@@ -388,7 +391,7 @@ def _write_human_report(human: Any, judge_path: str | None, out: str | Path) -> 
     from medspec.bench.judge_report import JudgeReport
     from medspec.bench.plots import plot_criteria, plot_win_tie_lose
     from medspec.bench.report import human_markdown, preference_markdown
-    from medspec.data.io import atomic_write_text
+    from medspec.durable import atomic_write_text
 
     judge = JudgeReport.load(judge_path) if judge_path else None
     out = Path(out)
@@ -588,7 +591,7 @@ def _human_commands(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from medspec.bench.gate import benchmark_gate
+    from medspec.recipes.gate import benchmark_gate
     from medspec.training.trainer import GeneralToSpecificTrainer, load_training_config
 
     gate = benchmark_gate(specialty=args.specialty)

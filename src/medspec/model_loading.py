@@ -23,6 +23,7 @@ __all__ = [
     "demo_model_file",
     "load_model_and_tokenizer",
     "load_tokenizer",
+    "place_model",
     "resolve_model_path",
 ]
 
@@ -93,24 +94,34 @@ def load_model_and_tokenizer(
     gguf_file: str | None = None,
     dtype: Any = None,
     device: str | None = None,
+    base_only: bool = False,
 ) -> tuple[Any, Any]:
     """Load a causal LM and its tokenizer.
 
     Args:
-        path: A Hugging Face model folder, a ``.gguf`` file, or ``"demo"`` for the bundled SmolLM2 model. A folder
-            with an ``experts`` subfolder (an experts training stage's output) gets its experts applied.
+        path: A Hugging Face model folder, a ``.gguf`` file, or ``"demo"`` for the bundled SmolLM2 model.
         gguf_file: The GGUF file inside ``path`` when ``path`` is a folder holding several.
         dtype: Torch dtype of the weights (float32 by default; GGUF weights are de-quantised to it).
         device: Where to put the model (``"cpu"``, ``"cuda"``, or ``"auto"``: the GPU when there is one); left
             where transformers puts it when omitted.
+        base_only: Load the base weights of a folder that also holds LoRA experts (an experts stage's output),
+            which :func:`medspec.training.loading.load_trained_model` then applies.
 
     Returns:
         ``(model, tokenizer)``.
+
+    Raises:
+        ConfigError: For a folder holding LoRA experts, unless ``base_only``: its base alone is not the trained
+            model, so load it with :func:`medspec.training.loading.load_trained_model`.
     """
     import torch
     from transformers import AutoModelForCausalLM
 
     folder, gguf = resolve_model_path(path, gguf_file)
+    if (folder / EXPERTS_FOLDER).is_dir() and not base_only:
+        raise ConfigError(
+            "model", f"{folder} holds LoRA experts; load it with medspec.training.loading.load_trained_model"
+        )
     kwargs: dict[str, Any] = {"dtype": dtype or torch.float32}
     if gguf:
         kwargs["gguf_file"] = gguf
@@ -118,12 +129,13 @@ def load_model_and_tokenizer(
     model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
     if gguf:
         _forget_gguf_quantizer(model)
-    if (folder / EXPERTS_FOLDER).is_dir():
-        from medspec.training.experts import load_experts
+    return place_model(model, device), load_tokenizer(folder, gguf_file=gguf)
 
-        load_experts(model, folder / EXPERTS_FOLDER)
+
+def place_model(model: Any, device: str | None) -> Any:
+    """Move the model to ``device`` (``"auto"``: the GPU when there is one; None: leave it); returns it."""
+    import torch
+
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else None
-    if device is not None:
-        model.to(device)
-    return model, load_tokenizer(folder, gguf_file=gguf)
+    return model if device is None else model.to(device)

@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from medspec.data.io import atomic_write_text
 from medspec.distributed import is_main_process
+from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
 
 __all__ = ["RunDirectory", "file_sha256"]

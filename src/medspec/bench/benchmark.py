@@ -44,8 +44,8 @@ from medspec.bench.scoring import ScoringOptions, score_task
 from medspec.bench.tasks import CHOICE_MODES, ChoiceMode, PromptTemplates, Task, TaskItem, load_tasks, task_items
 from medspec.config import to_dict
 from medspec.data.dedup import Decontaminator
-from medspec.data.io import AppendLog, write_jsonl
 from medspec.data.schema import Record
+from medspec.durable import AppendLog, write_jsonl
 from medspec.errors import BackendError, ConfigError
 from medspec.llm.base import ChatBackend, GenerationParams, LikelihoodBackend, TextLikelihoodBackend
 from medspec.run_dir import RunDirectory

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from medspec.bench.criteria import Criterion, check_criteria, default_criteria
-from medspec.data.io import AppendLog
 from medspec.data.json_text import parse_json
+from medspec.durable import AppendLog
 from medspec.errors import BackendError, ConfigError
 from medspec.llm.base import Chat, ChatBackend, GenerationParams
 

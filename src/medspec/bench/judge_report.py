@@ -27,7 +27,7 @@ from medspec.bench.bootstrap import Estimate
 from medspec.bench.criteria import Criterion
 from medspec.bench.judge import AnswerToJudge, Judge, PairwiseJudgement, PointwiseJudgement
 from medspec.bench.results import BenchmarkResult
-from medspec.data.io import atomic_write_text
+from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
 
 __all__ = ["JudgeReport", "judge_results"]

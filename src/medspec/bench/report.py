@@ -34,7 +34,7 @@ from medspec.bench.human.results import HumanResults
 from medspec.bench.judge_report import JudgeReport
 from medspec.bench.plots import plot_criteria, plot_task, plot_win_tie_lose
 from medspec.bench.results import LOWER_IS_BETTER, BenchmarkResult
-from medspec.data.io import atomic_write_text
+from medspec.durable import atomic_write_text
 
 __all__ = ["Report", "human_markdown", "judge_markdown", "preference_markdown", "task_table"]
 

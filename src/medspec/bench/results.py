@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from medspec.bench.bootstrap import Estimate
-from medspec.data.io import atomic_write_text
+from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
 
 __all__ = ["LOWER_IS_BETTER", "BenchmarkResult", "Prediction", "TaskResult", "scored_path"]

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from tqdm import tqdm
 
 from medspec.crossfilter.scoring import Judgement, Scorer
-from medspec.data.io import AppendLog
 from medspec.data.schema import Instruction
+from medspec.durable import AppendLog
 from medspec.llm.base import ChatBackend
 
 __all__ = ["judge_pairs"]

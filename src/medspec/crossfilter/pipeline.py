@@ -46,8 +46,9 @@ from medspec.crossfilter.rubric import Rubric, load_rubric, specialty_rubric
 from medspec.crossfilter.rules import clean
 from medspec.crossfilter.scoring import Judgement, Scorer
 from medspec.crossfilter.self_instruct import SelfInstruct
-from medspec.data.io import AppendLog, read_records, write_records
+from medspec.data.io import read_records, write_records
 from medspec.data.schema import Instruction
+from medspec.durable import AppendLog
 from medspec.errors import ConfigError, DataError, InvalidDataError
 from medspec.llm._http import HttpChatBackend
 from medspec.llm.base import ChatBackend, LikelihoodBackend

@@ -30,8 +30,9 @@ from medspec.crossfilter.filtering import Aggregate, ThresholdConfig, aggregate,
 from medspec.crossfilter.report import build_report, generator_of, plot_histograms, report_markdown
 from medspec.crossfilter.rubric import Rubric, load_rubric, specialty_rubric
 from medspec.crossfilter.scoring import Judgement
-from medspec.data.io import AppendLog, atomic_write_text, read_records, write_records
+from medspec.data.io import read_records, write_records
 from medspec.data.schema import Instruction
+from medspec.durable import AppendLog, atomic_write_text
 from medspec.errors import ConfigError
 from medspec.specialty import load_specialty
 

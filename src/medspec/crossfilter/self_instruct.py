@@ -32,9 +32,9 @@ from typing import Any
 from tqdm import tqdm
 
 from medspec.crossfilter.novelty import NoveltyIndex
-from medspec.data.io import AppendLog
 from medspec.data.json_text import parse_json_prefix
 from medspec.data.schema import Instruction, Provenance
+from medspec.durable import AppendLog
 from medspec.errors import ConfigError, MedspecError
 from medspec.llm.base import Chat, ChatBackend, Completion, GenerationParams
 

@@ -3,8 +3,7 @@
 Input: JSONL (``.jsonl``, ``.ndjson``, and ``.json`` files that hold one object per line), JSON (an array, an
 object holding one array, or one object), CSV/TSV, XLSX (the first sheet), Parquet and plain text (``.txt``: one
 :class:`Document` per non-empty line). Files stream row by row; encodings are detected (UTF-8, UTF-8 with BOM,
-GB18030). Output is medspec JSONL, written atomically so a crash never leaves half a file, plus :class:`AppendLog`
-for the append-only progress logs that let long steps resume.
+GB18030). Output is medspec JSONL, written atomically (:mod:`medspec.durable`) so a crash never leaves half a file.
 
 Problems never stop a read: :class:`RecordReader` yields the good records and collects every problem with its file,
 line and field; :func:`read_records` raises them together unless asked to skip. :class:`ReadOptions` says how to
@@ -22,10 +21,7 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,19 +34,10 @@ from medspec.data.formats.registry import Language
 from medspec.data.rows import Row, iter_rows
 from medspec.data.schema import Record, RecordProblems, record_to_dict
 from medspec.data.select import parse_where
+from medspec.durable import write_jsonl
 from medspec.errors import ConfigError, DataError, InvalidDataError
 
-__all__ = [
-    "AppendLog",
-    "ReadOptions",
-    "RecordReader",
-    "Reject",
-    "atomic_write_text",
-    "read_records",
-    "read_texts",
-    "write_jsonl",
-    "write_records",
-]
+__all__ = ["ReadOptions", "RecordReader", "Reject", "read_records", "read_texts", "write_records"]
 
 logger = logging.getLogger(__name__)
 
@@ -286,99 +273,6 @@ def read_texts(paths: Iterable[str | Path]) -> list[str]:
     return [record.content() for path in paths for record in read_records(path)]
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write text to a file so that readers see either the old file or the whole new one, never a part."""
-    _atomic_write_lines(path, [text])
-
-
-def _atomic_write_lines(path: str | Path, lines: Iterable[str]) -> int:
-    """Stream lines into a temporary file beside ``path``, then put it in place; returns how many were written.
-
-    Memory holds one line at a time. When ``lines`` raises, the temporary file is removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    ) as tmp:
-        try:
-            for line in lines:
-                tmp.write(line)
-                count += 1
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        except BaseException:
-            tmp.close()
-            os.unlink(tmp.name)
-            raise
-    os.replace(tmp.name, path)
-    return count
-
-
-def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
-    """Write dicts as JSONL atomically, streaming (one row in memory at a time); return how many were written."""
-    return _atomic_write_lines(path, (json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
-
-
 def write_records(path: str | Path, records: Iterable[Record]) -> int:
     """Write records as medspec JSONL atomically, streaming; return how many were written."""
     return write_jsonl(path, (record_to_dict(r) for r in records))
-
-
-class AppendLog:
-    """An append-only JSONL log that survives crashes: the basis of every resumable step.
-
-    Each :meth:`append` writes one whole line and flushes it. On opening, a last line cut short by a crash is
-    removed, so the log always holds complete entries.
-
-    Args:
-        path: The log file; created with its folder when missing.
-
-    Example:
-        >>> import pathlib, tempfile
-        >>> log = AppendLog(pathlib.Path(tempfile.mkdtemp()) / "progress.jsonl")
-        >>> log.append({"id": "q1", "answer": "B"})
-        >>> [entry["id"] for entry in log.entries()]
-        ['q1']
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._drop_partial_tail()
-
-    def _drop_partial_tail(self) -> None:
-        if not self.path.exists():
-            return
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            keep = data.rfind(b"\n") + 1
-            logger.warning("%s: dropping an incomplete last entry left by an interrupted run", self.path)
-            with open(self.path, "r+b") as f:
-                f.truncate(keep)
-
-    def entries(self) -> Iterator[dict[str, Any]]:
-        """Yield the logged entries in order."""
-        if not self.path.exists():
-            return
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    yield json.loads(line)
-
-    def append(self, entry: dict[str, Any]) -> None:
-        """Append one entry and flush it to disk."""
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-
-    def extend(self, entries: Iterable[dict[str, Any]]) -> None:
-        """Append several entries with one flush."""
-        lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
-        if lines:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(lines)
-                f.flush()
-                os.fsync(f.fileno())

@@ -29,7 +29,7 @@ import yaml
 from medspec.bench.bootstrap import Estimate
 from medspec.bench.compare import PairedDelta, paired_deltas
 from medspec.bench.plots import plot_curves, plot_deltas
-from medspec.data.io import AppendLog, atomic_write_text
+from medspec.durable import AppendLog, atomic_write_text
 from medspec.recipes.ablations import AblationRun
 from medspec.training.curves import read_curve
 from medspec.training.throughput import model_flops_utilisation, peak_flops, training_flops_per_token

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from medspec.bench.gate import benchmark_gate
 from medspec.bench.report import Report
 from medspec.bench.results import BenchmarkResult
 from medspec.config import to_dict
 from medspec.errors import ConfigError
 from medspec.recipes.config import ABLATIONS, RecipeConfig, load_recipe_config
+from medspec.recipes.gate import benchmark_gate
 from medspec.recipes.steps import (
     cross_filter,
     evaluate,

@@ -32,6 +32,7 @@ from medspec.model_loading import load_model_and_tokenizer
 from medspec.recipes.config import RecipeConfig, specialty_reference
 from medspec.run_dir import RunDirectory
 from medspec.specialty import Specialty
+from medspec.training.loading import load_trained_model
 from medspec.training.stages import StageConfig
 from medspec.training.trainer import TrainingConfig
 from medspec.vocab.checkpoint import extend_checkpoint
@@ -228,7 +229,7 @@ def recipe_benchmark(config: RecipeConfig) -> Benchmark:
 def evaluate(config: RecipeConfig, model_folder: Path, name: str, folder: Path) -> dict[str, Any]:
     """Step ``bench-<name>``: the benchmark on one model (predictions resume if interrupted)."""
     bench = recipe_benchmark(config)
-    model, tokenizer = load_model_and_tokenizer(model_folder, device="auto")
+    model, tokenizer = load_trained_model(model_folder, device="auto")
     backend = TransformersBackend(model.eval(), tokenizer, name=name, batch_size=config.benchmark.batch_size)
     result = bench.run(backend, out=folder, model=name)
     return {"headlines": result.headlines()}

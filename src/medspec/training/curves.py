@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from medspec.data.io import AppendLog
+from medspec.durable import AppendLog
 
 __all__ = ["Measure", "curve_callback", "read_curve"]
 

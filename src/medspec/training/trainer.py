@@ -26,22 +26,26 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medspec.chat import ensure_chat_template
 from medspec.config import apply_overrides, from_dict, load_yaml, to_dict
-from medspec.data.io import AppendLog
 from medspec.distributed import barrier, is_main_process, world_size
+from medspec.durable import AppendLog
 from medspec.errors import ConfigError
-from medspec.model_loading import EXPERTS_FOLDER, load_model_and_tokenizer
+from medspec.model_loading import EXPERTS_FOLDER
 from medspec.run_dir import RunDirectory
 from medspec.training.curves import curve_callback
 from medspec.training.datasets import build_stage_data
 from medspec.training.experts import add_experts, save_experts
 from medspec.training.hf_trainer import MedspecTrainer
+from medspec.training.loading import load_trained_model
 from medspec.training.preference import PreferenceTrainer
 from medspec.training.stages import StageConfig
 from medspec.vocab.adapters import VOCAB_RECORD, read_vocab_record
+
+if TYPE_CHECKING:
+    from medspec.vocab.extender import VocabExtension
 
 __all__ = ["CURVE_FILE", "GeneralToSpecificTrainer", "StageResult", "TrainingConfig", "load_training_config"]
 
@@ -221,6 +225,18 @@ def _training_arguments(stage: StageConfig, folder: Path) -> Any:
     )
 
 
+def _save_base(model: Any, tokenizer: Any, vocab: VocabExtension | None, folder: Path) -> dict[str, Any]:
+    """Write an in-memory starting model (and its vocabulary record) as a model folder, on the main process."""
+    if is_main_process():
+        if vocab is not None:
+            vocab.save_pretrained(folder / "model", model=model)
+        else:
+            model.save_pretrained(folder / "model")
+            tokenizer.save_pretrained(folder / "model")
+    barrier()
+    return {"model": "model"}
+
+
 class GeneralToSpecificTrainer:
     """Runs training stages in order in one run directory.
 
@@ -247,14 +263,35 @@ class GeneralToSpecificTrainer:
         self.callbacks = list(callbacks)
         self.measure = measure
 
-    def train(self, out: str | Path | RunDirectory) -> dict[str, StageResult]:
+    def train(
+        self,
+        out: str | Path | RunDirectory,
+        *,
+        model: Any = None,
+        tokenizer: Any = None,
+        vocab: VocabExtension | None = None,
+    ) -> dict[str, StageResult]:
         """Run (or resume) every stage; returns each stage's result by name.
 
+        Args:
+            out: The run directory.
+            model: A model in memory to start from instead of ``config.base_model``, with its ``tokenizer``: a
+                :class:`~medspec.vocab.extender.VocabExtender`'s output goes straight in. It is saved once, as the
+                run's ``base`` step, so that a resumed run starts from the same weights.
+            tokenizer: The in-memory model's tokenizer.
+            vocab: The vocabulary extension the model came from, so that LoRA stages train its new rows.
+
         Raises:
+            ValueError: When only one of ``model`` and ``tokenizer`` is given, or ``vocab`` without them.
             medspec.errors.MedspecError: When a stage's evaluation gate fails with policy ``stop``.
         """
+        if (model is None) != (tokenizer is None) or (vocab is not None and model is None):
+            raise ValueError("pass model and tokenizer together (and vocab only with them)")
         run = out if isinstance(out, RunDirectory) else RunDirectory(out, config=to_dict(self.config))
-        model_in = Path(self.config.base_model) if self.config.base_model != "demo" else "demo"
+        model_in: str | Path = Path(self.config.base_model) if self.config.base_model != "demo" else "demo"
+        if model is not None:
+            outputs = run.run_step("base", lambda folder: _save_base(model, tokenizer, vocab, folder))
+            model_in = run.root / "base" / outputs["model"]
         results: dict[str, StageResult] = {}
         for stage in self.config.stages:
             outputs = run.run_step(f"train-{stage.name}", lambda folder, s=stage, m=model_in: self._stage(s, m, folder))
@@ -273,7 +310,7 @@ class GeneralToSpecificTrainer:
         from transformers.trainer_utils import get_last_checkpoint
 
         started = time.perf_counter()
-        model, tokenizer = load_model_and_tokenizer(model_in)
+        model, tokenizer = load_trained_model(model_in)
         template = ensure_chat_template(tokenizer)
         if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tokenizer), mean_resizing=True)  # chat markers the base lacked

@@ -18,7 +18,8 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from medspec.data.io import atomic_write_text, read_texts
+from medspec.data.io import read_texts
+from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
 from medspec.model_loading import load_model_and_tokenizer, load_tokenizer, resolve_model_path
 from medspec.vocab.adapters import VOCAB_RECORD

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from medspec.config import to_dict
-from medspec.data.io import atomic_write_text
+from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
 from medspec.vocab.adapters import VOCAB_RECORD
 from medspec.vocab.bpe import BpeVocabulary

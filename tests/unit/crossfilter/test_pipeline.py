@@ -16,7 +16,8 @@ from medspec.crossfilter.config import (
 from medspec.crossfilter.filtering import ThresholdConfig
 from medspec.crossfilter.pipeline import CrossFilter
 from medspec.crossfilter.results import refilter
-from medspec.data.io import AppendLog, read_records
+from medspec.data.io import read_records
+from medspec.durable import AppendLog
 from medspec.errors import ConfigError
 from medspec.llm.base import Completion
 from medspec.llm.registry import BACKENDS, register_backend

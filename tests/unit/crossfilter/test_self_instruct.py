@@ -5,7 +5,8 @@ import json
 import pytest
 
 from medspec.crossfilter.self_instruct import SelfInstruct, SelfInstructConfig, parse_tasks
-from medspec.data.io import AppendLog, read_records
+from medspec.data.io import read_records
+from medspec.durable import AppendLog
 from medspec.errors import ConfigError, MedspecError
 from medspec.llm.base import Completion
 from medspec.specialty import load_specialty

@@ -6,9 +6,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from medspec.data.io import AppendLog, ReadOptions, RecordReader, atomic_write_text, read_records, write_records
+from medspec.data.io import ReadOptions, RecordReader, read_records, write_records
 from medspec.data.rows import detect_encoding
 from medspec.data.schema import Document, Instruction
+from medspec.durable import AppendLog, atomic_write_text
 from medspec.errors import ConfigError
 
 PAIR = {"instruction": "什么是MAC？", "output": "最低肺泡有效浓度。"}

@@ -7,6 +7,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
+from medspec.errors import ConfigError
 from medspec.model_loading import load_model_and_tokenizer
 from medspec.training import GeneralToSpecificTrainer, StageConfig, TrainingConfig
 from medspec.training.experts import (
@@ -18,6 +19,7 @@ from medspec.training.experts import (
     load_experts,
     save_experts,
 )
+from medspec.training.loading import load_trained_model
 
 
 def randomised(layer: ExpertsLinear) -> ExpertsLinear:
@@ -132,7 +134,9 @@ def test_an_experts_stage_trains_only_experts_and_loads_back(tmp_path, tiny_mode
     assert all(torch.equal(base[k], saved[k]) for k in base)  # the base did not move
     experts = load_file(str(folder / "experts" / "experts.safetensors"))
     assert any(k.endswith("experts_b") and experts[k].abs().sum() > 0 for k in experts)  # B starts at zero
-    model, _ = load_model_and_tokenizer(folder)
+    with pytest.raises(ConfigError, match="holds LoRA experts"):
+        load_model_and_tokenizer(folder)  # the base alone is not the trained model
+    model, _ = load_trained_model(folder)
     assert sum(isinstance(m, ExpertsLinear) for m in model.modules()) == 14  # 7 linear layers x 2 blocks
     plain = AutoModelForCausalLM.from_pretrained(folder)
     ids = torch.tensor([[5, 6, 7]])

@@ -160,7 +160,8 @@ def test_config_errors():
         StageConfig(name="a", kind="sft", method="full", data=["x.jsonl"], instruction_fraction=0.5)
 
 
-def test_lora_stage_trains_the_new_vocabulary_rows_only(tmp_path, tiny_model_dir, tiny_data, corpus_lines):
+@pytest.mark.parametrize("start", ["folder", "in memory"])
+def test_lora_stage_trains_the_new_vocabulary_rows_only(start, tmp_path, tiny_model_dir, tiny_data, corpus_lines):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from medspec.vocab import VocabConfig, VocabExtender
@@ -172,7 +173,7 @@ def test_lora_stage_trains_the_new_vocabulary_rows_only(tmp_path, tiny_model_dir
     model = extension.resize_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir))
     extended = extension.save_pretrained(tmp_path / "extended", model=model)
     config = TrainingConfig(
-        base_model=str(extended),
+        base_model=str(extended) if start == "folder" else "demo",
         stages=[
             StageConfig(
                 name="general",
@@ -187,7 +188,16 @@ def test_lora_stage_trains_the_new_vocabulary_rows_only(tmp_path, tiny_model_dir
             )
         ],
     )
-    GeneralToSpecificTrainer(config).train(tmp_path / "run")
+    if start == "folder":
+        GeneralToSpecificTrainer(config).train(tmp_path / "run")
+    else:  # VocabExtender's output goes straight in; it is saved once, as the run's base
+        in_memory = {"model": model, "tokenizer": extension.tokenizer, "vocab": extension}
+        GeneralToSpecificTrainer(config).train(tmp_path / "run", **in_memory)
+        saved = (tmp_path / "run" / "base" / "model" / "model.safetensors").stat().st_mtime_ns
+        GeneralToSpecificTrainer(config).train(tmp_path / "run", **in_memory)  # resumes: nothing saved again
+        assert (tmp_path / "run" / "base" / "model" / "model.safetensors").stat().st_mtime_ns == saved
+        with pytest.raises(ValueError, match="together"):
+            GeneralToSpecificTrainer(config).train(tmp_path / "other", model=model)
     before, after = weights(extended), weights(tmp_path / "run" / "train-general" / "model")
     new = extension.new_token_ids
     old = list(range(len(extension.base_tokenizer)))
@@ -199,8 +209,8 @@ def test_lora_stage_trains_the_new_vocabulary_rows_only(tmp_path, tiny_model_dir
 
 @pytest.mark.parametrize(("policy", "tolerance"), [("warn", -1000.0), ("stop", -1000.0), ("stop", 1000.0)])
 def test_evaluation_gate(policy, tolerance, tmp_path, tiny_model_dir, tiny_data):
-    from medspec.bench.gate import benchmark_gate
     from medspec.errors import MedspecError
+    from medspec.recipes.gate import benchmark_gate
     from medspec.training import EvalGateConfig
 
     gate = EvalGateConfig(tasks=["AneCQ-sample"], max_items=2, policy=policy, tolerance=tolerance)

@@ -39,7 +39,7 @@ from medspec.bench.human.results import HumanResults
 from medspec.bench.human.store import DB_FILE, RatingStore, StoredRating
 from medspec.bench.human.study import PREFERENCE, Study
 from medspec.bench.judge_report import JudgeReport
-from medspec.data.io import atomic_write_text
+from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
 
 __all__ = ["PreferenceResults", "export_ratings_csv", "pointwise_results", "study_results"]

@@ -31,7 +31,7 @@ from medspec.bench.agreement import Agreement, Level, alpha_estimate, judge_huma
 from medspec.bench.bootstrap import Estimate
 from medspec.bench.human.kit import Rating, RatingKit
 from medspec.bench.judge_report import JudgeReport
-from medspec.data.io import atomic_write_text
+from medspec.durable import atomic_write_text
 
 __all__ = ["CriterionSummary", "HumanResults"]
 

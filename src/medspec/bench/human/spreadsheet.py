@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from medspec.bench.criteria import Criterion
-from medspec.data.io import atomic_write_text
 from medspec.data.rows import detect_encoding
+from medspec.durable import atomic_file, atomic_write_text
 
 __all__ = ["SHEET", "read_rows", "write_csv", "write_xlsx"]
 
@@ -82,11 +80,8 @@ def write_xlsx(
     for criterion in criteria:
         notes.append([criterion.name, f"{criterion.low}–{criterion.high}", criterion.description])
     notes.column_dimensions["C"].width = 100
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
-        book.save(tmp)
-    os.replace(tmp.name, path)
+    with atomic_file(path, "wb") as f:
+        book.save(f)
 
 
 def read_rows(path: str | Path) -> Iterator[list[Any]]:

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from medspec.bench.criteria import Criterion, check_criteria, default_criteria
 from medspec.bench.human.kit import answer_codes, select_answers
 from medspec.bench.results import BenchmarkResult
-from medspec.data.io import atomic_write_text
+from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
 from medspec.specialty import Specialty
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medspec.bench.gate import _improvement
+from medspec.recipes.gate import _improvement
 
 
 def test_a_fall_in_bits_per_character_is_an_improvement_and_a_fall_in_accuracy_is_not():

@@ -21,14 +21,14 @@ from typing import Any
 from medspec.bench.benchmark import Benchmark, BenchmarkConfig
 from medspec.bench.tasks import load_tasks
 from medspec.llm.transformers import TransformersBackend
-from medspec.model_loading import load_model_and_tokenizer
+from medspec.training.loading import load_trained_model
 from medspec.training.stages import StageConfig
 
 __all__ = ["benchmark_gate"]
 
 
 def _score(bench: Benchmark, folder: Path, name: str, batch_size: int) -> dict[str, float]:
-    model, tokenizer = load_model_and_tokenizer(folder, device="auto")
+    model, tokenizer = load_trained_model(folder, device="auto")
     backend = TransformersBackend(model.eval(), tokenizer, name=name, batch_size=batch_size)
     result = bench.run(backend, model=name)
     return {task: float(r.figures[r.headline].value) for task, r in result.tasks.items()}
