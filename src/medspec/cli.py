@@ -342,20 +342,25 @@ def _bench_run(args: argparse.Namespace) -> int:
 
 
 def _bench_compare(args: argparse.Namespace) -> int:
-    from medspec.bench.judge import Judge, JudgeConfig
-    from medspec.bench.judge_report import judge_results
+    from medspec.bench.judge.core import Judge, JudgeConfig
+    from medspec.bench.judge.report import judge_results
+    from medspec.bench.judge.setup import load_judge
     from medspec.bench.report import Report
     from medspec.bench.results import BenchmarkResult
     from medspec.llm.transformers import TransformersBackend
 
     results = [BenchmarkResult.load(run) for run in args.runs]
     judged = None
-    if args.judge:
-        backend = TransformersBackend.from_pretrained(args.judge, batch_size=args.batch_size)
-        judge_config = JudgeConfig(max_new_tokens=args.judge_max_new_tokens)
-        judge = Judge(backend, config=judge_config, log=Path(args.out) / "judge_log.jsonl")
+    out = Path(args.out)
+    if args.judge or args.judge_config:
+        if args.judge_config:
+            judge = load_judge(args.judge_config, cache=out / "judge_cache.sqlite", log=out / "judge_log.jsonl")
+        else:
+            backend = TransformersBackend.from_pretrained(args.judge, batch_size=args.batch_size)
+            judge_config = JudgeConfig(max_new_tokens=args.judge_max_new_tokens)
+            judge = Judge(backend, config=judge_config, log=out / "judge_log.jsonl")
         judged = judge_results(judge, results, pairs=args.pairs, limit=args.judge_limit)
-        judged.save(Path(args.out) / "judge.json")
+        judged.save(out / "judge.json")
     report = Report(results, judge=judged)
     written = report.save(args.out)
     print(report.markdown())
@@ -388,7 +393,7 @@ def _bench_human_export(args: argparse.Namespace) -> int:
 def _write_human_report(human: Any, judge_path: str | None, out: str | Path) -> None:
     """human.json, human.md and charts/ for sheet ratings or a browser study's ratings; prints the Markdown."""
     from medspec.bench.human.results import HumanResults
-    from medspec.bench.judge_report import JudgeReport
+    from medspec.bench.judge.report import JudgeReport
     from medspec.bench.plots import plot_criteria, plot_win_tie_lose
     from medspec.bench.report import human_markdown, preference_markdown
     from medspec.durable import atomic_write_text
@@ -521,7 +526,15 @@ def _bench_commands(commands: argparse._SubParsersAction) -> None:
     sub = _subcommand(subcommands, "compare", _bench_compare, text)
     sub.add_argument("runs", nargs="+", help="run directories of `medspec bench run`")
     sub.add_argument("--out", required=True, help="folder for report.md, report.json and charts/")
-    sub.add_argument("--judge", help="a local judge model (folder, .gguf or demo) for pointwise and pairwise judging")
+    judges = sub.add_mutually_exclusive_group()
+    judges.add_argument(
+        "--judge", help="a local judge model (folder, .gguf or demo) for pointwise and pairwise judging"
+    )
+    judges.add_argument(
+        "--judge-config",
+        metavar="YAML",
+        help="a judge from any backend (openai, anthropic, transformers; keys from the environment); replies cached",
+    )
     sub.add_argument("--pairs", choices=["first", "all"], default="first", help="first run vs each other, or all")
     sub.add_argument("--judge-limit", type=int, help="judge only the first N items of each task")
     sub.add_argument("--judge-max-new-tokens", type=int, default=512, help="longest judge reply (default 512)")

@@ -6,7 +6,7 @@ bootstrap interval and the best in bold; each model's difference from the first 
 (:mod:`medspec.bench.compare`); runs scored with other settings in tables of their own, with a note saying what
 differs; the letters chosen against the key's; the headline figure per topic tag; warnings for failed generations
 and for items that overlap training data. With a
-:class:`~medspec.bench.judge_report.JudgeReport`, the judge's mean scores and win/tie/lose rates follow; with
+:class:`~medspec.bench.judge.report.JudgeReport`, the judge's mean scores and win/tie/lose rates follow; with
 :class:`~medspec.bench.human.results.HumanResults`, the human ratings, their agreement and the judge-human agreement;
 :func:`preference_markdown` does the same for a pairwise browser study.
 
@@ -31,7 +31,7 @@ from typing import Any
 from medspec.bench.compare import PairedDelta, comparable_groups, paired_deltas, setting_differences
 from medspec.bench.human.analysis import PreferenceResults
 from medspec.bench.human.results import HumanResults
-from medspec.bench.judge_report import JudgeReport
+from medspec.bench.judge.report import JudgeReport
 from medspec.bench.plots import plot_criteria, plot_task, plot_win_tie_lose
 from medspec.bench.results import LOWER_IS_BETTER, BenchmarkResult
 from medspec.durable import atomic_write_text

@@ -9,8 +9,8 @@ from starlette.testclient import TestClient
 
 from medspec.bench.human.app import rating_app
 from medspec.bench.human.study import Study
-from medspec.bench.judge import PairwiseJudgement
-from medspec.bench.judge_report import JudgeReport
+from medspec.bench.judge.core import PairwiseJudgement
+from medspec.bench.judge.report import JudgeReport
 from medspec.cli import main
 from tests.integration.human.servers import csrf
 from tests.unit.bench.fakes import case_task, echo_reference, qa_task, run_model

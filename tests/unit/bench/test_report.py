@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from medspec.bench.judge import Judge
-from medspec.bench.judge_report import judge_results
+from medspec.bench.judge.core import Judge
+from medspec.bench.judge.report import judge_results
 from medspec.bench.report import Report, task_table
 from tests.unit.bench.fakes import RuleBackend, choice_task, echo_reference, qa_task, run_model
-from tests.unit.bench.test_judge import fair_judge
+from tests.unit.bench.judge.test_core import fair_judge
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from medspec.bench.criteria import default_criteria
-from medspec.bench.judge import parse_scores as parse_judge_scores
+from medspec.bench.judge.core import parse_scores as parse_judge_scores
 from medspec.crossfilter.rubric import default_rubric
 from medspec.crossfilter.scoring import parse_scores as parse_rubric_scores
 from medspec.crossfilter.self_instruct import parse_tasks

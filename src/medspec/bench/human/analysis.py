@@ -38,7 +38,7 @@ from medspec.bench.human.kit import Rating, RatingKit
 from medspec.bench.human.results import HumanResults
 from medspec.bench.human.store import DB_FILE, RatingStore, StoredRating
 from medspec.bench.human.study import PREFERENCE, Study
-from medspec.bench.judge_report import JudgeReport
+from medspec.bench.judge.report import JudgeReport
 from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
 

@@ -4,7 +4,7 @@ For each model and criterion, the mean of all its ratings (every rater, every an
 resamples answers (the ratings of one answer move together), and the variance of those ratings (the spread the
 papers plot as error bars). Inter-rater agreement is Krippendorff's alpha per criterion over all answers, with a
 bootstrap interval over answers. Given a
-:class:`~medspec.bench.judge_report.JudgeReport` of the same answers, the judge's scores are compared with the human
+:class:`~medspec.bench.judge.report.JudgeReport` of the same answers, the judge's scores are compared with the human
 mean of each answer.
 
 Example:
@@ -30,7 +30,7 @@ import numpy as np
 from medspec.bench.agreement import Agreement, Level, alpha_estimate, judge_human_agreement
 from medspec.bench.bootstrap import Estimate
 from medspec.bench.human.kit import Rating, RatingKit
-from medspec.bench.judge_report import JudgeReport
+from medspec.bench.judge.report import JudgeReport
 from medspec.durable import atomic_write_text
 
 __all__ = ["CriterionSummary", "HumanResults"]

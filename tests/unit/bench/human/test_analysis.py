@@ -8,8 +8,8 @@ from medspec.bench.human.analysis import PreferenceResults, export_ratings_csv, 
 from medspec.bench.human.results import HumanResults
 from medspec.bench.human.store import DB_FILE, RatingStore
 from medspec.bench.human.study import PREFERENCE, Study
-from medspec.bench.judge import PairwiseJudgement
-from medspec.bench.judge_report import JudgeReport
+from medspec.bench.judge.core import PairwiseJudgement
+from medspec.bench.judge.report import JudgeReport
 from medspec.errors import ConfigError
 
 

@@ -8,8 +8,8 @@ from openpyxl import load_workbook
 
 from medspec.bench.human import RatingKit, export_sheets, read_sheets
 from medspec.bench.human.results import HumanResults
-from medspec.bench.judge import PointwiseJudgement
-from medspec.bench.judge_report import JudgeReport
+from medspec.bench.judge.core import PointwiseJudgement
+from medspec.bench.judge.report import JudgeReport
 from medspec.bench.plots import plot_criteria
 from medspec.errors import ConfigError, InvalidDataError
 from tests.unit.bench.fakes import case_task, choice_task, echo_reference, qa_task, run_model

@@ -1,7 +1,7 @@
 """Judging saved benchmark runs with an LLM judge, and summarising what it said.
 
 :func:`judge_results` takes the open and case questions that every compared run answered, asks the
-:class:`~medspec.bench.judge.Judge` for pointwise scores of every model's answers and for pairwise verdicts between
+:class:`~medspec.bench.judge.core.Judge` for pointwise scores of every model's answers and for pairwise verdicts between
 models, and returns a :class:`JudgeReport`: mean score per model and criterion, the share of readable replies, and
 win/tie/lose rates per pair of models with the share of order-consistent verdicts, each with a bootstrap interval.
 
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from medspec.bench.bootstrap import Estimate
 from medspec.bench.criteria import Criterion
-from medspec.bench.judge import AnswerToJudge, Judge, PairwiseJudgement, PointwiseJudgement
+from medspec.bench.judge.core import AnswerToJudge, Judge, PairwiseJudgement, PointwiseJudgement
 from medspec.bench.results import BenchmarkResult
 from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from medspec.bench.criteria import Criterion, default_criteria
-from medspec.bench.judge import AnswerToJudge, Judge, JudgeConfig, combine_verdicts, parse_scores, parse_verdict
-from medspec.bench.judge_report import JudgeReport, judge_results
+from medspec.bench.judge.core import AnswerToJudge, Judge, JudgeConfig, combine_verdicts, parse_scores, parse_verdict
+from medspec.bench.judge.report import JudgeReport, judge_results
 from medspec.errors import ConfigError
 from tests.unit.bench.fakes import RuleBackend, echo_reference, qa_task, run_model
 
