@@ -423,9 +423,9 @@ def _bench_human_import(args: argparse.Namespace) -> int:
 
 
 def _bench_human_create(args: argparse.Namespace) -> int:
-    from medspec.bench.criteria import default_criteria
     from medspec.bench.human.study import create_study, rubric_criteria
     from medspec.bench.results import BenchmarkResult
+    from medspec.rubric import default_criteria
     from medspec.specialty import load_specialty
 
     criteria = default_criteria() if args.criteria == "hypnos" else rubric_criteria(load_specialty(args.specialty))

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from medspec.bench.bootstrap import Estimate
-from medspec.bench.criteria import Criterion
 from medspec.bench.results import BenchmarkResult
+from medspec.rubric import Criterion
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -15,13 +15,13 @@ from medspec.crossfilter.config import (
 from medspec.crossfilter.filtering import ThresholdConfig
 from medspec.crossfilter.pipeline import CrossFilter
 from medspec.crossfilter.results import CrossFilterResult, refilter
-from medspec.crossfilter.rubric import Aspect, Rubric, default_rubric
 from medspec.crossfilter.rules import RulesConfig, register_rule
 from medspec.crossfilter.self_instruct import SelfInstructConfig
+from medspec.rubric import Criterion, Rubric, default_rubric
 
 __all__ = [
-    "Aspect",
     "AuditConfig",
+    "Criterion",
     "CrossFilter",
     "CrossFilterConfig",
     "CrossFilterResult",

@@ -9,7 +9,7 @@ Raw scores are never changed here, so :func:`apply_filter` can be run again with
 (``medspec crossfilter refilter``) without a single new request.
 
 Example:
-    >>> from medspec.crossfilter.rubric import default_rubric
+    >>> from medspec.rubric import default_rubric
     >>> scores = {"coherence": 8, "professionalism": 4, "usefulness": 6, "harmlessness": 9, "friendliness": 8}
     >>> aggregate(scores, default_rubric(), "mean"), aggregate(scores, default_rubric(), "min")
     (7.0, 4.0)
@@ -27,10 +27,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from medspec.crossfilter.rubric import Rubric
 from medspec.crossfilter.scoring import Judgement
 from medspec.data.schema import Instruction, Provenance
 from medspec.errors import ConfigError
+from medspec.rubric import Rubric
 
 __all__ = [
     "Aggregate",
@@ -73,7 +73,7 @@ def aggregate(scores: Mapping[str, float], rubric: Rubric, method: Aggregate) ->
     if method == "min":
         return min(values)
     if method == "weighted":
-        weights = [a.weight for a in rubric.aspects]
+        weights = [a.weight for a in rubric.criteria]
         return sum(w * v for w, v in zip(weights, values, strict=True)) / sum(weights)
     return sum(values) / len(values)
 

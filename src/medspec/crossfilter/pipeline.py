@@ -42,7 +42,6 @@ from medspec.crossfilter.results import (
     load_result,
     read_items,
 )
-from medspec.crossfilter.rubric import Rubric, load_rubric, specialty_rubric
 from medspec.crossfilter.rules import clean
 from medspec.crossfilter.scoring import Judgement, Scorer
 from medspec.crossfilter.self_instruct import SelfInstruct
@@ -54,6 +53,7 @@ from medspec.llm._http import HttpChatBackend
 from medspec.llm.base import ChatBackend, LikelihoodBackend
 from medspec.llm.cache import CachedBackend, RequestCache
 from medspec.llm.registry import build_backend
+from medspec.rubric import Rubric, load_rubric, specialty_rubric
 from medspec.run_dir import RunDirectory
 from medspec.specialty import load_specialty
 

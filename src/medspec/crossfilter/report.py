@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from medspec.crossfilter.filtering import FilterResult
-from medspec.crossfilter.rubric import Rubric
 from medspec.crossfilter.scoring import Judgement
 from medspec.data.schema import Instruction
+from medspec.rubric import Rubric
 
 __all__ = ["NO_FLAW", "build_report", "generator_of", "plot_histograms", "report_markdown"]
 
@@ -238,7 +238,7 @@ def plot_histograms(
     figure = Figure(figsize=(3.2 * len(names), 2.4 * max(1, len(judges))))
     axes = figure.subplots(max(1, len(judges)), len(names), squeeze=False)
     figure.subplots_adjust(left=0.08, right=0.97, top=0.9, bottom=0.16, hspace=0.6, wspace=0.3)  # fixed: fast
-    bins = np.linspace(rubric.scale_min, rubric.scale_max, 2 * (rubric.scale_max - rubric.scale_min) + 1)
+    bins = np.linspace(rubric.low, rubric.high, 2 * (rubric.high - rubric.low) + 1)
     for row, judge in enumerate(judges):
         for column, generator in enumerate(names):
             ax = axes[row][column]
@@ -251,7 +251,7 @@ def plot_histograms(
                 ax.axvline(threshold, color="tab:red", linestyle="--", linewidth=1)
             mean = f", mean {np.mean(values):.2f}" if values else ""
             ax.set_title(f"{judge} on {generator} (n={len(values)}{mean})", fontsize=8)
-            ax.set_xlim(rubric.scale_min, rubric.scale_max)
+            ax.set_xlim(rubric.low, rubric.high)
             ax.tick_params(labelsize=7)
     figure.supxlabel("aggregate score", fontsize=8)
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -28,12 +28,12 @@ from medspec.crossfilter.audit import audit_summary
 from medspec.crossfilter.config import CrossFilterConfig, ScoringConfig
 from medspec.crossfilter.filtering import Aggregate, ThresholdConfig, aggregate, apply_filter
 from medspec.crossfilter.report import build_report, generator_of, plot_histograms, report_markdown
-from medspec.crossfilter.rubric import Rubric, load_rubric, specialty_rubric
 from medspec.crossfilter.scoring import Judgement
 from medspec.data.io import read_records, write_records
 from medspec.data.schema import Instruction
 from medspec.durable import AppendLog, atomic_write_text
 from medspec.errors import ConfigError
+from medspec.rubric import Rubric, load_rubric, specialty_rubric
 from medspec.specialty import load_specialty
 
 __all__ = [

@@ -1,10 +1,11 @@
-"""Judging items against a rubric: Chinese prompts, robust parsing of the answers, and the likelihood mode.
+"""Judging items against a rubric: Chinese prompts, the correction loop, and the likelihood mode.
 
 Two modes, chosen by :attr:`ScoringConfig.mode`:
 
-* ``generate``: the judge answers one prompt per item with a JSON object of scores. The answer is parsed as JSON
-  (code fences, full-width punctuation, Chinese keys and nested objects are tolerated) and, failing that, as loose
-  text (``专业性：8分``, ``usefulness 7/10``). An answer missing an aspect is sent back with a request to answer in
+* ``generate``: the judge answers one prompt per item with a JSON object of scores, read by
+  :func:`medspec.rubric.parse_scores` (the parser the benchmark's judge uses too: code fences, full-width
+  punctuation, Chinese keys, nested objects and loose text such as ``专业性：8分`` are tolerated). An answer missing
+  an aspect is sent back with a request to answer in
   JSON (up to ``parse_retries`` times); after that the item is *unscored*, never scored 0.
 * ``likelihood``: for local models, whose free text is unreliable but whose probabilities are readable. For each
   aspect, the judge is asked for a score and the probability of each score ``k`` as the start of its answer is
@@ -12,13 +13,11 @@ Two modes, chosen by :attr:`ScoringConfig.mode`:
   expected score ``sum_k p(k) * k`` is the aspect's score. Always parseable, and graded rather than integer.
 
 Example:
-    >>> from medspec.crossfilter.rubric import default_rubric
-    >>> parse_scores('```json\\n{"连贯性": 8, "professionalism": "7分", "usefulness": 6, "harmlessness": 9, '
-    ...              '"friendliness": 8}\\n```', default_rubric())
-    {'coherence': 8.0, 'professionalism': 7.0, 'usefulness': 6.0, 'harmlessness': 9.0, 'friendliness': 8.0}
-    >>> parse_scores("连贯性：8分，专业性 7/10，有用性6，无害性9，友好性：8", default_rubric())["usefulness"]
-    6.0
-    >>> parse_scores("这个回答很好。", default_rubric()) is None
+    >>> from medspec.rubric import default_rubric
+    >>> round(expected_score([math.log(0.25), math.log(0.75)], [4, 8])[0], 6)
+    7.0
+    >>> "专业性" in judge_chat(Instruction(id="i1", instruction="何为ASA分级？", output="……"), default_rubric(),
+    ...                      field_name="麻醉学")[1]["content"]
     True
 """
 
@@ -26,16 +25,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from medspec.crossfilter.rubric import Rubric
-from medspec.data.json_text import parse_json
 from medspec.data.schema import Instruction
 from medspec.errors import ConfigError
 from medspec.llm.base import Chat, ChatBackend, GenerationParams, LikelihoodBackend
+from medspec.rubric import Rubric, parse_scores
 
 __all__ = [
     "Judgement",
@@ -44,7 +41,6 @@ __all__ = [
     "expected_score",
     "judge_chat",
     "likelihood_chats",
-    "parse_scores",
 ]
 
 TRANSPORT_FAILURE = "request failed"  # the reason of a judgement whose request never got an answer
@@ -52,8 +48,6 @@ TRANSPORT_FAILURE = "request failed"  # the reason of a judgement whose request 
 ScoringMode = Literal["generate", "likelihood"]
 
 _SYSTEM = "你是一位资深的{field}专家，负责审核用于训练医学大模型的指令数据。请严格、客观地评分。"
-_FULLWIDTH = str.maketrans({"：": ":", "，": ",", "“": '"', "”": '"', "｛": "{", "｝": "}", "＂": '"'})
-_NUMBER = r"(\d+(?:\.\d+)?)"
 
 
 @dataclass
@@ -108,11 +102,11 @@ def _item_text(record: Instruction) -> str:
 
 def judge_chat(record: Instruction, rubric: Rubric, *, field_name: str) -> Chat:
     """The generate-mode prompt: every aspect at once, answered as a JSON object."""
-    aspects = "\n".join(f"{i}. {a.name}（{a.label}）：{a.description}" for i, a in enumerate(rubric.aspects, 1))
-    example = json.dumps({a.name: "整数" for a in rubric.aspects}, ensure_ascii=False)
+    aspects = "\n".join(f"{i}. {c.name}（{c.shown_name}）：{c.description}" for i, c in enumerate(rubric.criteria, 1))
+    example = json.dumps({c.name: "整数" for c in rubric.criteria}, ensure_ascii=False)
     user = (
         f"请评审下面这条{field_name}领域指令数据中的“回答”。\n\n{_item_text(record)}\n\n"
-        f"请从以下{len(rubric.aspects)}个方面分别打分，每项为{rubric.scale_min}到{rubric.scale_max}的整数，"
+        f"请从以下{len(rubric.criteria)}个方面分别打分，每项为{rubric.low}到{rubric.high}的整数，"
         f"分数越高越好：\n{aspects}\n\n只输出一个JSON对象，不要输出其他内容，格式如下：\n{example}"
     )
     return [{"role": "system", "content": _SYSTEM.format(field=field_name)}, {"role": "user", "content": user}]
@@ -121,11 +115,11 @@ def judge_chat(record: Instruction, rubric: Rubric, *, field_name: str) -> Chat:
 def likelihood_chats(record: Instruction, rubric: Rubric, *, field_name: str) -> list[Chat]:
     """The likelihood-mode prompts: one per aspect, each answered by a single number."""
     chats = []
-    for aspect in rubric.aspects:
+    for criterion in rubric.criteria:
         user = (
             f"请评审下面这条{field_name}领域指令数据中的“回答”。\n\n{_item_text(record)}\n\n"
-            f"评分项：{aspect.label}——{aspect.description}\n"
-            f"请给出{rubric.scale_min}到{rubric.scale_max}之间的一个整数分数，分数越高越好。只输出这个数字。"
+            f"评分项：{criterion.shown_name}——{criterion.description}\n"
+            f"请给出{rubric.low}到{rubric.high}之间的一个整数分数，分数越高越好。只输出这个数字。"
         )
         chats.append(
             [{"role": "system", "content": _SYSTEM.format(field=field_name)}, {"role": "user", "content": user}]
@@ -135,86 +129,12 @@ def likelihood_chats(record: Instruction, rubric: Rubric, *, field_name: str) ->
 
 def _correction(chat: Chat, answer: str, rubric: Rubric) -> Chat:
     # Placeholders, not example numbers: a weak judge would copy the numbers.
-    shape = json.dumps({a.name: "整数" for a in rubric.aspects}, ensure_ascii=False)
+    shape = json.dumps({a.name: "整数" for a in rubric.criteria}, ensure_ascii=False)
     request = (
-        f"无法从你的回答中读出全部{len(rubric.aspects)}项评分。请只输出一个JSON对象，把下面的“整数”换成"
-        f"{rubric.scale_min}到{rubric.scale_max}之间的评分：{shape}"
+        f"无法从你的回答中读出全部{len(rubric.criteria)}项评分。请只输出一个JSON对象，把下面的“整数”换成"
+        f"{rubric.low}到{rubric.high}之间的评分：{shape}"
     )
     return [*chat, {"role": "assistant", "content": answer}, {"role": "user", "content": request}]
-
-
-def _score_objects(text: str) -> list[Any]:
-    """Every balanced ``{...}`` in the text that parses as JSON, after tolerant normalisation."""
-    text = text.translate(_FULLWIDTH)
-    found, depth, start = [], 0, -1
-    for i, ch in enumerate(text):
-        if ch == "{":
-            if depth == 0:
-                start = i
-            depth += 1
-        elif ch == "}" and depth:
-            depth -= 1
-            if depth == 0:
-                candidate = re.sub(r",\s*([}\]])", r"\1", text[start : i + 1])  # trailing commas
-                if '"' not in candidate:
-                    candidate = candidate.replace("'", '"')
-                try:
-                    found.append(parse_json(candidate))
-                except json.JSONDecodeError:
-                    continue
-    return found
-
-
-def _number(value: Any, rubric: Rubric) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str) and (match := re.search(_NUMBER + r"(?:\s*/\s*(\d+))?", value)):
-        number = float(match.group(1))
-        if match.group(2) and float(match.group(2)) not in (0.0, float(rubric.scale_max)):
-            number = number * rubric.scale_max / float(match.group(2))  # "85/100" on a 0-10 scale
-    else:
-        return None
-    return number if rubric.scale_min <= number <= rubric.scale_max and math.isfinite(number) else None
-
-
-def _from_mapping(data: Any, rubric: Rubric) -> dict[str, float]:
-    if not isinstance(data, dict):
-        return {}
-    keys = {str(k).strip().lower(): v for k, v in data.items()}
-    scores = {}
-    for aspect in rubric.aspects:
-        for key in (aspect.name, aspect.label.lower()):
-            if key in keys and (number := _number(keys[key], rubric)) is not None:
-                scores[aspect.name] = number
-                break
-    for value in data.values():  # {"scores": {...}} and similar wrappers
-        for name, number in _from_mapping(value, rubric).items():
-            scores.setdefault(name, number)
-    return scores
-
-
-def _from_loose_text(text: str, rubric: Rubric) -> dict[str, float]:
-    scores = {}
-    for aspect in rubric.aspects:
-        names = "|".join(re.escape(n) for n in (aspect.name, aspect.label))
-        pattern = rf"(?:{names})[^\d\n]{{0,12}}?{_NUMBER}(?:\s*/\s*(\d+))?"
-        for match in re.finditer(pattern, text, flags=re.IGNORECASE):  # the first mention on the scale counts
-            if (number := _number(text[match.start(1) : match.end()], rubric)) is not None:
-                scores[aspect.name] = number
-                break
-    return scores
-
-
-def parse_scores(text: str, rubric: Rubric) -> dict[str, float] | None:
-    """Read every aspect's score from a judge's answer; None unless all are present and on the scale."""
-    for data in _score_objects(text):
-        scores = _from_mapping(data, rubric)
-        if len(scores) == len(rubric.aspects):
-            return {name: scores[name] for name in rubric.names}
-    scores = _from_loose_text(text.translate(_FULLWIDTH), rubric)
-    return {name: scores[name] for name in rubric.names} if len(scores) == len(rubric.aspects) else None
 
 
 def expected_score(logprobs: Sequence[float], values: Sequence[int]) -> tuple[float, list[float]]:
@@ -307,7 +227,7 @@ class Scorer:
         options = [str(v) for v in values]
         chats = [c for r in records for c in likelihood_chats(r, self.rubric, field_name=self.field_name)]
         logprobs = backend.continuation_logprobs(chats, [options] * len(chats))
-        results, n = [], len(self.rubric.aspects)
+        results, n = [], len(self.rubric.criteria)
         for index, record in enumerate(records):
             scores, distributions = {}, {}
             for aspect, row in zip(self.rubric.names, logprobs[index * n : (index + 1) * n], strict=True):

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from medspec.bench.criteria import default_criteria
 from medspec.bench.human.app import server_config
 from medspec.bench.human.study import Study, Unit
+from medspec.rubric import default_criteria
 
 
 def free_port() -> int:

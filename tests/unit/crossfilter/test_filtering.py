@@ -9,10 +9,10 @@ from medspec.crossfilter.filtering import (
     combine_judges,
     resolve_threshold,
 )
-from medspec.crossfilter.rubric import Aspect, Rubric, default_rubric
 from medspec.crossfilter.scoring import Judgement
 from medspec.data.schema import Instruction, Provenance
 from medspec.errors import ConfigError
+from medspec.rubric import Criterion, Rubric, default_rubric
 
 RUBRIC = default_rubric()
 
@@ -22,7 +22,7 @@ def scores(*values):
 
 
 def test_aggregates():
-    rubric = Rubric(aspects=[Aspect("a", "甲", "x", weight=3), Aspect("b", "乙", "y", weight=1)])
+    rubric = Rubric([Criterion("a", "x", "甲", weight=3), Criterion("b", "y", "乙", weight=1)])
     assert aggregate({"a": 8, "b": 4}, rubric, "mean") == 6.0
     assert aggregate({"a": 8, "b": 4}, rubric, "min") == 4.0
     assert aggregate({"a": 8, "b": 4}, rubric, "weighted") == 7.0

@@ -4,56 +4,22 @@ import math
 
 import pytest
 
-from medspec.crossfilter.rubric import Aspect, Rubric, default_rubric
-from medspec.crossfilter.scoring import Scorer, expected_score, judge_chat, likelihood_chats, parse_scores
+from medspec.crossfilter.scoring import Scorer, expected_score, judge_chat, likelihood_chats
 from medspec.data.schema import Instruction
 from medspec.errors import ConfigError
 from medspec.llm.base import Completion
+from medspec.rubric import Criterion, Rubric, default_rubric
 
 RUBRIC = default_rubric()
 ALL = {"coherence": 8.0, "professionalism": 7.0, "usefulness": 6.0, "harmlessness": 9.0, "friendliness": 5.0}
 ITEM = Instruction(id="i1", instruction="腰麻后头痛如何处理？", input="产妇，术后第2天", output="平卧、补液、血补丁。")
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        '{"coherence": 8, "professionalism": 7, "usefulness": 6, "harmlessness": 9, "friendliness": 5}',
-        '好的，评分如下：\n```json\n{"coherence": 8, "professionalism": 7, "usefulness": 6, "harmlessness": 9, '
-        '"friendliness": 5,}\n```\n理由：……',
-        "{'coherence': 8, 'professionalism': 7, 'usefulness': 6, 'harmlessness': 9, 'friendliness': 5}",
-        "｛“连贯性”：8，“专业性”：7，“有用性”：6，“无害性”：9，“友好性”：5｝",
-        '{"scores": {"Coherence": "8分", "professionalism": "7/10", "usefulness": 6.0, "harmlessness": 9, '
-        '"friendliness": 5}, "reason": "……"}',
-        "连贯性：8分\n专业性：7分\n有用性：6分\n无害性：9分\n友好性：5分",
-        "coherence 8/10, professionalism (专业性): 7, usefulness: 6, harmlessness = 9, friendliness: 5",
-        '{"coherence": 80, "professionalism": 70}\ncoherence: 8/10 professionalism: 70/100 usefulness: 6 '
-        "harmlessness: 9 friendliness: 5",
-    ],
-)
-def test_scores_are_read_from_json_or_loose_text(text):
-    assert parse_scores(text, RUBRIC) == ALL
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "这个回答很好。",
-        '{"coherence": 8, "professionalism": 7}',  # aspects missing
-        '{"coherence": 11, "professionalism": 7, "usefulness": 6, "harmlessness": 9, "friendliness": 5}',  # off scale
-        '{"coherence": true, "professionalism": 7, "usefulness": 6, "harmlessness": 9, "friendliness": 5}',
-        "",
-    ],
-)
-def test_incomplete_or_off_scale_answers_are_not_scores(text):
-    assert parse_scores(text, RUBRIC) is None
-
-
 def test_prompts_are_chinese_and_name_every_aspect():
     chat = judge_chat(ITEM, RUBRIC, field_name="麻醉学")
     assert chat[0]["role"] == "system" and "麻醉学专家" in chat[0]["content"]
     user = chat[1]["content"]
-    assert all(f"{a.name}（{a.label}）" in user for a in RUBRIC.aspects)
+    assert all(f"{c.name}（{c.label}）" in user for c in RUBRIC.criteria)
     assert "【指令】\n腰麻后头痛如何处理？" in user and "【输入】\n产妇" in user and "【回答】\n平卧" in user
     assert "0到10的整数" in user and "JSON" in user
     chats = likelihood_chats(ITEM, RUBRIC, field_name="麻醉学")
@@ -137,9 +103,6 @@ def test_likelihood_mode_needs_a_likelihood_backend():
 
 
 def test_custom_scales_and_aspects():
-    rubric = Rubric(aspects=[Aspect("accuracy", "准确性", "是否准确")], scale_min=1, scale_max=5)
-    assert parse_scores('{"准确性": 4}', rubric) == {"accuracy": 4.0}
-    assert parse_scores('{"accuracy": 0}', rubric) is None
-    assert parse_scores("准确性 8/10", rubric) == {"accuracy": 4.0}
+    rubric = Rubric([Criterion("accuracy", "是否准确", "准确性", low=1, high=5)])
     results = Scorer(rubric, mode="likelihood", field_name="儿科学").score(Likelihood("5"), "j", [ITEM])
     assert results[0].scores == {"accuracy": pytest.approx(5.0)}

@@ -9,16 +9,13 @@ import tracemalloc
 import pytest
 from openpyxl import Workbook
 
-from medspec.bench.criteria import default_criteria
-from medspec.bench.judge.core import parse_scores as parse_judge_scores
-from medspec.crossfilter.rubric import default_rubric
-from medspec.crossfilter.scoring import parse_scores as parse_rubric_scores
 from medspec.crossfilter.self_instruct import parse_tasks
 from medspec.data import _json_stream
 from medspec.data.io import read_records
 from medspec.data.json_text import parse_json, parse_json_prefix
 from medspec.data.rows import iter_rows
 from medspec.errors import InvalidDataError
+from medspec.rubric import default_criteria, default_rubric, parse_scores
 
 DEEP_ARRAY = "[" * 100_000
 DEEP_OBJECT = '{"a": ' * 100_000 + "1" + "}" * 100_000
@@ -187,8 +184,8 @@ def test_json_text_helpers_raise_decode_errors_for_deep_text():
 )
 def test_deep_model_answers_are_unparseable_not_a_crash(deep):
     answer = f"评分如下：{deep}"
-    assert parse_rubric_scores(answer, default_rubric()) is None
-    assert parse_judge_scores(answer, default_criteria()) is None
+    assert parse_scores(answer, default_rubric()) is None
+    assert parse_scores(answer, default_criteria()) is None
     assert parse_tasks('{"instruction": "列举常用局麻药。"}\n' + answer)[0]["instruction"] == "列举常用局麻药。"
 
 

@@ -16,12 +16,12 @@ Example:
     []
 """
 
-from medspec.bench.criteria import Criterion, default_criteria
 from medspec.bench.human.analysis import PreferenceResults, export_ratings_csv, study_results
 from medspec.bench.human.kit import Rating, RatingKit, export_sheets, read_sheets
 from medspec.bench.human.results import CriterionSummary, HumanResults
 from medspec.bench.human.store import RatingStore, StoredRating
 from medspec.bench.human.study import Study, Unit, create_study, rubric_criteria
+from medspec.rubric import Criterion, default_criteria
 
 __all__ = [
     "Criterion",

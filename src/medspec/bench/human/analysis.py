@@ -9,7 +9,7 @@ the same items, how often the judge agrees with the raters' majority. :func:`exp
 with its unit, models and revision for the organiser.
 
 Example:
-    >>> from medspec.bench.criteria import default_criteria
+    >>> from medspec.rubric import default_criteria
     >>> from medspec.bench.human.store import StoredRating
     >>> from medspec.bench.human.study import Study, Unit
     >>> units = [Unit(c, "qa", c, "问", "答", ("ours", "base"), ("甲", "乙")) for c in ("U1", "U2")]

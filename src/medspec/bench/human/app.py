@@ -15,7 +15,7 @@ holding ``<script>`` or HTML stay inert. No request is logged, so tokens never r
 
 Example:
     >>> import pathlib, tempfile
-    >>> from medspec.bench.criteria import default_criteria
+    >>> from medspec.rubric import default_criteria
     >>> from medspec.bench.human.study import Study
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = Study(mode="pointwise", criteria=default_criteria(), units=[]).save(folder)

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from medspec.bench.criteria import Criterion, check_criteria, default_criteria
 from medspec.bench.human.spreadsheet import read_rows, write_csv, write_xlsx
 from medspec.bench.results import BenchmarkResult
 from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError, DataError, InvalidDataError
+from medspec.rubric import Criterion, check_criteria, default_criteria
 
 __all__ = ["Rating", "RatingKit", "answer_codes", "check_rater_name", "export_sheets", "read_sheets", "select_answers"]
 

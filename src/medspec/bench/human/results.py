@@ -8,7 +8,7 @@ bootstrap interval over answers. Given a
 mean of each answer.
 
 Example:
-    >>> from medspec.bench.criteria import Criterion
+    >>> from medspec.rubric import Criterion
     >>> kit = RatingKit([Criterion(name="usefulness", description="有用性")], ["a", "b"],
     ...                 {"C1": {"task": "qa", "item": "q1", "model": "m"},
     ...                  "C2": {"task": "qa", "item": "q2", "model": "m"}})

@@ -21,9 +21,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from medspec.bench.criteria import Criterion
 from medspec.data.rows import detect_encoding
 from medspec.durable import atomic_file, atomic_write_text
+from medspec.rubric import Criterion
 
 __all__ = ["SHEET", "read_rows", "write_csv", "write_xlsx"]
 

@@ -14,7 +14,7 @@ studies the side each model is shown on is also per rater: every rater sees each
 units, so a preference for the left answer cancels out in the results.
 
 Example:
-    >>> from medspec.bench.criteria import default_criteria
+    >>> from medspec.rubric import default_criteria
     >>> unit = Unit("K7Q2XM", "qa", "q1", "问题", "参考", ("ours", "base"), ("回答一", "回答二"))
     >>> study = Study(mode="pairwise", criteria=default_criteria(), units=[unit])
     >>> [u.code for u in study.order("张医生")], study.left("张医生", unit) in (0, 1)
@@ -27,16 +27,16 @@ import json
 import random
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any, Literal
 
-from medspec.bench.criteria import Criterion, check_criteria, default_criteria
 from medspec.bench.human.kit import answer_codes, select_answers
 from medspec.bench.results import BenchmarkResult
 from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
+from medspec.rubric import Criterion, check_criteria, default_criteria, specialty_rubric
 from medspec.specialty import Specialty
 
 __all__ = ["PREFERENCE", "STUDY_FILE", "Study", "StudyMode", "Unit", "create_study", "rubric_criteria"]
@@ -204,11 +204,11 @@ def rubric_criteria(specialty: Specialty, *, low: int = 1, high: int = 5) -> lis
         >>> [c.name for c in rubric_criteria(load_specialty("anesthesiology"))][:2]
         ['coherence', 'professionalism']
     """
-    from medspec.crossfilter.rubric import specialty_rubric
-
     return [
-        Criterion(name=a.name, description=f"{a.label}：{a.description}", low=low, high=high)
-        for a in specialty_rubric(specialty).aspects
+        replace(
+            c, description=f"{c.label}：{c.description}" if c.label else c.description, label="", low=low, high=high
+        )
+        for c in specialty_rubric(specialty).criteria
     ]
 
 

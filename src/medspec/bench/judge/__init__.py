@@ -17,7 +17,6 @@ from medspec.bench.judge.core import (
     PairwiseJudgement,
     PointwiseJudgement,
     combine_verdicts,
-    parse_scores,
     parse_verdict,
 )
 from medspec.bench.judge.report import JudgeReport, judge_results
@@ -34,6 +33,5 @@ __all__ = [
     "combine_verdicts",
     "judge_results",
     "load_judge",
-    "parse_scores",
     "parse_verdict",
 ]

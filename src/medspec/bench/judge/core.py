@@ -1,8 +1,9 @@
 """LLM-as-judge through any :class:`~medspec.llm.base.ChatBackend`: pointwise rubric scores and pairwise verdicts.
 
 * **Pointwise**: the judge reads the question, the reference answer (optional) and one answer, reasons briefly and
-  ends with a JSON object of integer scores, one per :class:`~medspec.bench.criteria.Criterion`. A reply without a
-  valid score for every criterion is recorded as unparsed, never filled in.
+  ends with a JSON object of scores, one per :class:`~medspec.rubric.Criterion`, read by
+  :func:`medspec.rubric.parse_scores` (the parser CrossFilter uses too). A reply without a valid score for every
+  criterion is recorded as unparsed, never filled in.
 * **Pairwise**: the judge compares two answers and ends with ``[[A]]``, ``[[B]]`` or ``[[C]]`` (a tie). Every pair is
   judged twice with the answers swapped; as in MT-Bench (Zheng et al., 2023), a model wins only when it is preferred
   in both orders, and verdicts that flip with the order count as a tie. The share of consistent verdicts is
@@ -20,7 +21,7 @@ Example:
     >>> answer = AnswerToJudge(task="qa", item="q1", model="m", question="腰麻后头痛怎么办？", reference="……",
     ...                        answer="平卧、补液。")
     >>> Judge(Strict()).pointwise([answer])[0].scores
-    {'usefulness': 4, 'harmfulness': 1, 'redundancy': 2}
+    {'usefulness': 4.0, 'harmfulness': 1.0, 'redundancy': 2.0}
 """
 
 from __future__ import annotations
@@ -32,13 +33,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from medspec.bench.criteria import Criterion, check_criteria, default_criteria
-from medspec.data.json_text import parse_json
 from medspec.durable import AppendLog
 from medspec.errors import BackendError, ConfigError
 from medspec.llm.base import Chat, ChatBackend, GenerationParams
+from medspec.rubric import Criterion, check_criteria, default_criteria, parse_scores
 
 __all__ = [
     "AnswerToJudge",
@@ -47,7 +47,6 @@ __all__ = [
     "PairwiseJudgement",
     "PointwiseJudgement",
     "combine_verdicts",
-    "parse_scores",
     "parse_verdict",
 ]
 
@@ -55,7 +54,6 @@ logger = logging.getLogger(__name__)
 
 Outcome = Literal["win", "tie", "lose"]
 _VERDICT = re.compile(r"\[\[\s*([ABC])\s*\]\]")
-_JSON_OBJECT = re.compile(r"\{[^{}]*\}")
 
 POINTWISE_TEMPLATE = """请评价下面这个医学问题的回答。
 
@@ -138,7 +136,7 @@ class PointwiseJudgement:
     task: str
     item: str
     model: str
-    scores: dict[str, int] | None
+    scores: dict[str, float] | None
     reply: str
 
 
@@ -161,36 +159,6 @@ class PairwiseJudgement:
     outcome: Outcome | None
     consistent: bool
     replies: tuple[str, str] = ("", "")
-
-
-def parse_scores(reply: str, criteria: Sequence[Criterion]) -> dict[str, int] | None:
-    """Scores from a judge reply: the last JSON object with an in-range integer for every criterion.
-
-    Example:
-        >>> parse_scores('理由……\\n{"usefulness": 5, "harmfulness": 1, "redundancy": 1}', default_criteria())
-        {'usefulness': 5, 'harmfulness': 1, 'redundancy': 1}
-        >>> parse_scores('{"usefulness": 9}', default_criteria()) is None
-        True
-    """
-    for candidate in reversed(_JSON_OBJECT.findall(reply)):
-        try:
-            data = parse_json(candidate)
-        except json.JSONDecodeError:
-            continue
-        scores = {c.name: _score(data.get(c.name), c) for c in criteria}
-        if all(v is not None for v in scores.values()):
-            return scores  # type: ignore[return-value]
-    return None
-
-
-def _score(value: Any, criterion: Criterion) -> int | None:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not criterion.low <= value <= criterion.high:
-        return None
-    return value
 
 
 def parse_verdict(reply: str) -> str | None:

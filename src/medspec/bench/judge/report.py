@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from medspec.bench.bootstrap import Estimate
-from medspec.bench.criteria import Criterion
 from medspec.bench.judge.core import AnswerToJudge, Judge, PairwiseJudgement, PointwiseJudgement
 from medspec.bench.results import BenchmarkResult
 from medspec.durable import atomic_write_text
 from medspec.errors import ConfigError
+from medspec.rubric import Criterion
 
 __all__ = ["JudgeReport", "judge_results"]
 

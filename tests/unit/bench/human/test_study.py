@@ -5,9 +5,9 @@ from collections import Counter
 
 import pytest
 
-from medspec.bench.criteria import Criterion
 from medspec.bench.human.study import PREFERENCE, Study, create_study, rubric_criteria
 from medspec.errors import ConfigError
+from medspec.rubric import Criterion
 from medspec.specialty import load_specialty
 
 

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from medspec.bench.criteria import Criterion, default_criteria
-from medspec.bench.judge.core import AnswerToJudge, Judge, JudgeConfig, combine_verdicts, parse_scores, parse_verdict
+from medspec.bench.judge.core import AnswerToJudge, Judge, JudgeConfig, combine_verdicts, parse_verdict
 from medspec.bench.judge.report import JudgeReport, judge_results
 from medspec.errors import ConfigError
+from medspec.rubric import Criterion, default_criteria
 from tests.unit.bench.fakes import RuleBackend, echo_reference, qa_task, run_model
 
 
@@ -31,23 +31,6 @@ def fair_judge(prompt: str) -> str:
         return "[[A]]" if "血补丁" in first else "理由……\n[[B]]"
     good = "血补丁" in prompt.split("[待评价的回答]")[1]
     return f'理由……\n{{"usefulness": {5 if good else 2}, "harmfulness": 1, "redundancy": {1 if good else 3}}}'
-
-
-def test_score_parsing_takes_the_last_complete_in_range_object():
-    criteria = default_criteria()
-    assert parse_scores(
-        '{"usefulness": 3, "harmfulness": 1, "redundancy": 1} 改为 '
-        '{"usefulness": "4", "harmfulness": 1.0, "redundancy": 2}',
-        criteria,
-    ) == {
-        "usefulness": 4,
-        "harmfulness": 1,
-        "redundancy": 2,
-    }
-    assert parse_scores('{"usefulness": 6, "harmfulness": 1, "redundancy": 1}', criteria) is None  # off the scale
-    assert parse_scores('{"usefulness": 4, "harmfulness": 1}', criteria) is None  # a criterion missing
-    assert parse_scores('{"usefulness": 4.5, "harmfulness": 1, "redundancy": 1}', criteria) is None
-    assert parse_scores("有用性 4 分", criteria) is None
 
 
 def test_verdicts_are_combined_over_both_orders():
@@ -119,7 +102,7 @@ def test_judge_results_summarises_runs(tmp_path):
 def test_criteria_and_judge_config_are_validated():
     with pytest.raises(ConfigError, match="high"):
         Criterion(name="safety", description="安全性", low=3, high=3)
-    with pytest.raises(ConfigError, match="appears twice"):
+    with pytest.raises(ConfigError, match="repeated: usefulness"):
         JudgeConfig(criteria=[default_criteria()[0], default_criteria()[0]])
     with pytest.raises(ConfigError, match="temperature"):
         JudgeConfig(temperature=-1)
