@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from medspec.bench.bootstrap import Estimate
+from medspec.bench.bootstrap import Estimate, percentile_interval
+from medspec.correlation import pearson, spearman
 
 __all__ = ["Agreement", "Level", "alpha_estimate", "judge_human_agreement", "krippendorff_alpha"]
 
@@ -102,15 +103,6 @@ def krippendorff_alpha(ratings: Sequence[Sequence[float | None]], *, level: Leve
     return _alpha(units.sum(axis=0), values, level)
 
 
-def _interval(samples: list[float], confidence: float) -> tuple[float, float]:
-    finite = np.array([s for s in samples if not np.isnan(s)])
-    if finite.size == 0:
-        return NAN, NAN
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(finite, [tail, 100 - tail])
-    return float(low), float(high)
-
-
 def alpha_estimate(
     ratings: Sequence[Sequence[float | None]],
     *,
@@ -133,7 +125,7 @@ def alpha_estimate(
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(units), size=(resamples, len(units)))  # (B, U)
     samples = [_alpha(units[draw].sum(axis=0), values, level) for draw in draws]
-    return Estimate(value, *_interval(samples, confidence), len(units))
+    return Estimate(value, *percentile_interval(samples, confidence), len(units))
 
 
 def _statistic_estimate(
@@ -150,24 +142,7 @@ def _statistic_estimate(
         return Estimate(NAN, NAN, NAN, 0)
     draws = np.random.default_rng(seed).integers(0, x.size, size=(resamples, x.size))
     samples = [statistic(x[draw], y[draw]) for draw in draws]
-    return Estimate(statistic(x, y), *_interval(samples, confidence), int(x.size))
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing their average rank (what Spearman's rho correlates)."""
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    last = np.cumsum(counts)  # rank of the last copy of each distinct value
-    return ((last - counts + 1 + last) / 2)[inverse]
-
-
-def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    return _pearson(_ranks(x), _ranks(y))
-
-
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    if x.size < 2 or x.std() == 0 or y.std() == 0:
-        return NAN
-    return float(np.corrcoef(x, y)[0, 1])
+    return Estimate(statistic(x, y), *percentile_interval(samples, confidence), int(x.size))
 
 
 @dataclass(frozen=True)
@@ -228,8 +203,8 @@ def judge_human_agreement(
         x = np.array([judge[k][criterion] for k in keys], dtype=float)
         y = np.array([human[k][criterion] for k in keys], dtype=float)
         found[criterion] = Agreement(
-            spearman=_statistic_estimate(_spearman, x, y, **options),
-            pearson=_statistic_estimate(_pearson, x, y, **options),
+            spearman=_statistic_estimate(spearman, x, y, **options),
+            pearson=_statistic_estimate(pearson, x, y, **options),
             alpha=alpha_estimate([x.tolist(), y.tolist()], **options),
             mean_abs_diff=Estimate.from_scores(np.abs(x - y), **options),
         )

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Estimate", "bootstrap_ci", "paired_difference"]
+__all__ = ["Estimate", "bootstrap_ci", "paired_difference", "percentile_interval"]
 
 _CHUNK = 2**22  # resampled indices materialised at once: 4M int64 = 32 MiB
 
@@ -86,8 +86,22 @@ def bootstrap_ci(
         stop = min(resamples, start + per_chunk)
         drawn = rng.integers(0, sums.size, size=(stop - start, sums.size))  # (R, G)
         means[start:stop] = sums[drawn].sum(axis=1) / counts[drawn].sum(axis=1)
+    return percentile_interval(means, confidence)
+
+
+def percentile_interval(samples: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The central ``confidence`` share of bootstrap samples (NaN samples ignored); NaNs when none is a number.
+
+    Example:
+        >>> percentile_interval([1.0, 2.0, float("nan"), 3.0], 0.5)
+        (1.5, 2.5)
+    """
+    finite = np.asarray(samples, dtype=float)
+    finite = finite[~np.isnan(finite)]
+    if finite.size == 0:
+        return float("nan"), float("nan")
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
+    low, high = np.percentile(finite, [tail, 100 - tail])
     return float(low), float(high)
 
 

@@ -29,31 +29,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["audit_summary", "cohen_kappa", "spearman"]
+from medspec.correlation import spearman
 
-
-def _ranks(values: Sequence[float]) -> np.ndarray:
-    """Ranks from 1, ties sharing their average rank."""
-    array = np.asarray(values, dtype=float)
-    order = np.argsort(array, kind="mergesort")
-    ranks = np.empty(len(array))
-    ranks[order] = np.arange(1, len(array) + 1)
-    for value in np.unique(array):
-        tied = array == value
-        ranks[tied] = ranks[tied].mean()
-    return ranks
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Spearman's rank correlation (Pearson's on average ranks); None when undefined (fewer than 3 or constant)."""
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} values but y has {len(y)}")
-    if len(x) < 3:
-        return None
-    rx, ry = _ranks(x), _ranks(y)
-    if rx.std() == 0 or ry.std() == 0:
-        return None
-    return float(np.corrcoef(rx, ry)[0, 1])
+__all__ = ["audit_summary", "cohen_kappa"]
 
 
 def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float | None:
@@ -167,7 +145,7 @@ def audit_summary(
             {
                 "judges": [a, b],
                 "items": len(common),
-                "spearman": None if rho is None else round(rho, 4),
+                "spearman": None if np.isnan(rho) else round(rho, 4),
                 "kappa": None if kappa is None else round(kappa, 4),
                 "same_decision": _mean(
                     [float((u >= threshold) == (v >= threshold)) for u, v in zip(x, y, strict=True)]

@@ -25,26 +25,15 @@ from collections.abc import Iterable
 import numpy as np
 
 from medspec.data.dedup import normalize_text
+from medspec.lcs import lcs_length
 
 __all__ = ["NoveltyIndex", "rouge_l"]
-
-
-def _lcs(a: str, b: str) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    previous = [0] * (len(b) + 1)
-    for ch in a:
-        current = [0]
-        for j, other in enumerate(b):
-            current.append(previous[j] + 1 if ch == other else max(previous[j + 1], current[j]))
-        previous = current
-    return previous[-1]
 
 
 def rouge_l(a: str, b: str) -> float:
     """ROUGE-L F-measure of two texts, on characters after normalisation."""
     a, b = normalize_text(a), normalize_text(b)
-    return 2 * _lcs(a, b) / (len(a) + len(b)) if a and b else 0.0
+    return 2 * lcs_length(a, b) / (len(a) + len(b)) if a and b else 0.0
 
 
 class NoveltyIndex:
@@ -106,7 +95,7 @@ class NoveltyIndex:
         best, best_score = -1, 0.0
         for index in np.flatnonzero(shared >= needed - 1e-9):
             other = self._texts[index]
-            score = 2 * _lcs(query, other) / (len(query) + len(other))
+            score = 2 * lcs_length(query, other) / (len(query) + len(other))
             if score > best_score:
                 best, best_score = int(index), score
         return best, best_score

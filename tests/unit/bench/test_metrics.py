@@ -11,8 +11,8 @@ from rouge_chinese import Rouge
 
 from medspec.bench.metrics import ChineseBLEU, ChineseGLEU, ChineseROUGE, ChoiceAccuracy, Distinct, segmentation
 from medspec.bench.metrics.bleu import BLEU_WEIGHTS
-from medspec.bench.metrics.rouge_zh import lcs_length
 from medspec.bench.metrics.segmentation import segment, segment_all
+from medspec.lcs import lcs_length
 from medspec.specialty import load_specialty
 
 NLTK_WEIGHTS = [(1, 0, 0, 0), (0.5, 0.5, 0, 0), (1 / 3, 1 / 3, 1 / 3, 0), (0.25, 0.25, 0.25, 0.25)]

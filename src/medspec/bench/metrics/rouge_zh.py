@@ -27,34 +27,11 @@ import evaluate
 from medspec.bench.metrics._base import PAIR_FEATURES, InMemoryMetric, aggregate
 from medspec.bench.metrics.overlap import overlap_stats
 from medspec.bench.metrics.segmentation import segment_all
+from medspec.lcs import lcs_length
 
-__all__ = ["ChineseROUGE", "lcs_length", "sentence_rouge_scores"]
+__all__ = ["ChineseROUGE", "sentence_rouge_scores"]
 
 ROUGE_NAMES = ("rouge-1", "rouge-2", "rouge-l")
-
-
-def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    """Length of the longest common subsequence of two token sequences.
-
-    Bit-parallel (Allison and Dix, 1986; Hyyrö, 2004): bit ``i`` of ``row`` tracks position ``i`` of ``a``, and each
-    token of ``b`` updates all positions with a few integer operations.
-
-    Example:
-        >>> lcs_length("ABCBDAB", "BDCABA")
-        4
-    """
-    if not a or not b:
-        return 0
-    positions: dict[str, int] = {}
-    for i, token in enumerate(a):
-        positions[token] = positions.get(token, 0) | (1 << i)
-    full = (1 << len(a)) - 1
-    row = full  # a 1 bit is a position not yet matched
-    for token in b:
-        matches = row & positions.get(token, 0)
-        if matches:
-            row = ((row + matches) | (row - matches)) & full
-    return len(a) - row.bit_count()
 
 
 def _f1(overlap: int, hyp_total: int, ref_total: int) -> float:
