@@ -168,13 +168,17 @@ def _resolve(data: dict[str, Any], root: Path) -> dict[str, Any]:
     return resolved
 
 
-def load_specialty(name_or_path: str | Path) -> Specialty:
+def load_specialty(name_or_path: str | Path | Specialty) -> Specialty:
     """Load a built-in specialty by name, or a user's specialty from its folder or ``config.yaml``.
+
+    A :class:`Specialty` already loaded is returned as it is, so functions that take a name also take the object.
 
     Raises:
         ConfigError: When the name is unknown (the message lists the known ones), a key is wrong, or a named file
             does not exist.
     """
+    if isinstance(name_or_path, Specialty):
+        return name_or_path
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
         config_path = candidate

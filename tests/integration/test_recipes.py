@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+import medspec.specialty
 from medspec.cli import main
 from medspec.data.dedup import Decontaminator
 from medspec.data.io import read_records
@@ -44,9 +45,13 @@ def manifest(out):
 
 
 @pytest.mark.slow
-def test_hypnos_recipe_end_to_end_and_resume(tmp_path, tiny_model_dir, capsys):
+def test_hypnos_recipe_end_to_end_and_resume(tmp_path, tiny_model_dir, capsys, monkeypatch):
     out = tmp_path / "run"
+    loads = []
+    resolve = medspec.specialty._resolve  # called once per specialty read from disk
+    monkeypatch.setattr(medspec.specialty, "_resolve", lambda *a: loads.append(a) or resolve(*a))
     assert main(["run", "anesthesiology", "--out", str(out), *tiny_hypnos(tiny_model_dir)]) == 0
+    assert len(loads) == 2  # the recipe's config finds recipe.yaml; then one specialty object serves every step
     printed = capsys.readouterr().out
     steps = manifest(out)
     expected = [

@@ -49,6 +49,7 @@ from medspec.durable import AppendLog, write_jsonl
 from medspec.errors import BackendError, ConfigError
 from medspec.llm.base import ChatBackend, GenerationParams, LikelihoodBackend, TextLikelihoodBackend
 from medspec.run_dir import RunDirectory
+from medspec.specialty import Specialty
 
 __all__ = ["AnesthesiaBenchmark", "Benchmark", "BenchmarkConfig"]
 
@@ -201,7 +202,7 @@ class Benchmark:
     @classmethod
     def from_specialty(
         cls,
-        specialty: str | Path = "anesthesiology",
+        specialty: str | Path | Specialty = "anesthesiology",
         *,
         tasks: Sequence[str] | None = None,
         config: BenchmarkConfig | None = None,

@@ -54,7 +54,7 @@ from medspec.data.io import ReadOptions, read_records
 from medspec.data.schema import ChoiceQuestion, ClinicalCase, Document, Instruction, Record
 from medspec.data.select import field_values
 from medspec.errors import ConfigError, DataError, InvalidDataError
-from medspec.specialty import BenchmarkTask, TaskKind, load_specialty
+from medspec.specialty import BenchmarkTask, Specialty, TaskKind, load_specialty
 
 __all__ = [
     "CHOICE_MODES",
@@ -243,7 +243,7 @@ class Task:
 def load_tasks(
     specs: Sequence[str | Path] | None = None,
     *,
-    specialty: str | Path = "anesthesiology",
+    specialty: str | Path | Specialty = "anesthesiology",
     options: ReadOptions | None = None,
     breakdown: Sequence[str] = (),
     examples: str | Path | None = None,

@@ -55,7 +55,7 @@ from medspec.llm.cache import CachedBackend, RequestCache
 from medspec.llm.registry import build_backend
 from medspec.rubric import Rubric, load_rubric, specialty_rubric
 from medspec.run_dir import RunDirectory
-from medspec.specialty import load_specialty
+from medspec.specialty import Specialty, load_specialty
 
 __all__ = ["CrossFilter"]
 
@@ -80,15 +80,22 @@ class CrossFilter:
         config: What to do.
         backends: Backend objects by name, used instead of (or beside) those ``config.backends`` describes; handy
             for local models already loaded and for tests.
+        specialty: The specialty ``config.specialty`` names, when the caller has already loaded it.
 
     Raises:
         ConfigError: When a generator or judge names no backend, or when likelihood scoring meets a judge that cannot
             report probabilities (checked before any step runs).
     """
 
-    def __init__(self, config: CrossFilterConfig, *, backends: Mapping[str, ChatBackend] | None = None) -> None:
+    def __init__(
+        self,
+        config: CrossFilterConfig,
+        *,
+        backends: Mapping[str, ChatBackend] | None = None,
+        specialty: Specialty | None = None,
+    ) -> None:
         self.config = config
-        self.specialty = load_specialty(config.specialty)
+        self.specialty = specialty if specialty is not None else load_specialty(config.specialty)
         self.rubric: Rubric = (
             load_rubric(config.scoring.rubric) if config.scoring.rubric else specialty_rubric(self.specialty)
         )

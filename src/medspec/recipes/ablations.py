@@ -154,10 +154,10 @@ def run_ablations(
     for name, config in configs.items():
         model, stages[name] = extended if config.vocab.enabled else base, []
         for stage in config.training.active_stages():
-            resolved = resolve_stage(run, config, stage)
+            resolved = resolve_stage(run, config, spec, stage)
             key = _stage_key(model, resolved)
             if key not in trained:
-                trained[key] = _train(run, config, model, replace(resolved, name=f"{name}-{stage.name}"), outputs)
+                trained[key] = _train(run, config, spec, model, replace(resolved, name=f"{name}-{stage.name}"), outputs)
             model = trained[key]
             stages[name].append(model.parent.name)
         models[name] = model
@@ -165,7 +165,7 @@ def run_ablations(
     results = []
     for name, folder in models.items():
         step = f"bench-{name}"
-        outputs[step] = run.run_step(step, lambda out_dir, f=folder, n=name: evaluate(first, f, n, out_dir))
+        outputs[step] = run.run_step(step, lambda out_dir, f=folder, n=name: evaluate(first, spec, f, n, out_dir))
         results.append(BenchmarkResult.load(run.root / step))
     Report(results).save(run.root / "report")
     return AblationRun(run.root, {v.name: v for v in variants}, models, stages, results, outputs)
@@ -190,13 +190,13 @@ def _shared_steps(
     return run.root / "vocab" / "model"
 
 
-def _train(run: RunDirectory, config: RecipeConfig, model: Path, stage: Any, outputs: dict[str, Any]) -> Path:
+def _train(
+    run: RunDirectory, config: RecipeConfig, spec: Specialty, model: Path, stage: Any, outputs: dict[str, Any]
+) -> Path:
     """One training stage from ``model``, as step ``train-<variant>-<stage>``; returns its model folder."""
-    gate = benchmark_gate(
-        specialty=config.specialty, settings=config.benchmark.settings, batch_size=config.benchmark.batch_size
-    )
+    gate = benchmark_gate(specialty=spec, settings=config.benchmark.settings, batch_size=config.benchmark.batch_size)
     trainer = GeneralToSpecificTrainer(
-        TrainingConfig(base_model=str(model), stages=[stage]), eval_gate=gate, measure=heldout_evaluator(config)
+        TrainingConfig(base_model=str(model), stages=[stage]), eval_gate=gate, measure=heldout_evaluator(config, spec)
     )
     result = trainer.train(run)[stage.name]
     outputs[f"train-{stage.name}"] = vars(result)

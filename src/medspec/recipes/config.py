@@ -30,7 +30,7 @@ from medspec.config import apply_overrides, from_dict, load_yaml
 from medspec.crossfilter.config import CrossFilterConfig, ScoringConfig
 from medspec.errors import ConfigError
 from medspec.llm.registry import BackendConfig
-from medspec.specialty import load_specialty
+from medspec.specialty import Specialty, load_specialty
 from medspec.training.stages import StageConfig
 from medspec.vocab.extender import VocabConfig
 
@@ -245,7 +245,7 @@ def load_recipe_config(
     return config
 
 
-def specialty_reference(specialty: str, key: str) -> list[Path]:
+def specialty_reference(specialty: str | Specialty, key: str) -> list[Path]:
     """The files behind ``specialty:<key>``.
 
     Raises:

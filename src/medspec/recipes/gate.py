@@ -21,6 +21,7 @@ from typing import Any
 from medspec.bench.benchmark import Benchmark, BenchmarkConfig
 from medspec.bench.tasks import load_tasks
 from medspec.llm.transformers import TransformersBackend
+from medspec.specialty import Specialty
 from medspec.training.loading import load_trained_model
 from medspec.training.stages import StageConfig
 
@@ -41,7 +42,10 @@ def _improvement(before: dict[str, float], after: dict[str, float], lower_is_bet
 
 
 def benchmark_gate(
-    *, specialty: str | Path = "anesthesiology", settings: BenchmarkConfig | None = None, batch_size: int = 16
+    *,
+    specialty: str | Path | Specialty = "anesthesiology",
+    settings: BenchmarkConfig | None = None,
+    batch_size: int = 16,
 ) -> Callable[[StageConfig, Path, Path], dict[str, Any]]:
     """The gate: ``gate(stage, model_before, model_after) -> {"passed", "before", "after", ...}``.
 

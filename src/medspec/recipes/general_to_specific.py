@@ -88,10 +88,10 @@ def run_recipe(
     models = {"base": run.root / "base" / "model"}
     if config.training.active_stages():
         gate = benchmark_gate(
-            specialty=config.specialty, settings=config.benchmark.settings, batch_size=config.benchmark.batch_size
+            specialty=spec, settings=config.benchmark.settings, batch_size=config.benchmark.batch_size
         )
         trainer = GeneralToSpecificTrainer(
-            training_config(run, config, model), eval_gate=gate, measure=heldout_evaluator(config)
+            training_config(run, config, spec, model), eval_gate=gate, measure=heldout_evaluator(config, spec)
         )
         trained = trainer.train(run)
         for name, result in trained.items():
@@ -102,7 +102,7 @@ def run_recipe(
         results = []
         for name, folder in models.items():
             outputs[f"bench-{name}"] = run.run_step(
-                f"bench-{name}", lambda out_dir, f=folder, n=name: evaluate(config, f, n, out_dir)
+                f"bench-{name}", lambda out_dir, f=folder, n=name: evaluate(config, spec, f, n, out_dir)
             )
             results.append(BenchmarkResult.load(run.root / f"bench-{name}"))
         Report(results).save(run.root / "report")

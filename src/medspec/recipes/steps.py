@@ -8,8 +8,8 @@ Example:
     >>> from medspec.recipes.config import load_recipe_config
     >>> config = load_recipe_config("anesthesiology")
     >>> run = RunDirectory(tempfile.mkdtemp(), config={})  # doctest: +SKIP
-    >>> run.run_step("data", lambda folder: prepare_data(load_specialty(config.specialty), config, folder))
-    ... # doctest: +SKIP
+    >>> spec = load_specialty(config.specialty)  # doctest: +SKIP
+    >>> run.run_step("data", lambda folder: prepare_data(spec, config, folder))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def extend_vocabulary(
     """Step ``vocab``: extend the base tokenizer with mined vocabulary and bring the model along."""
     extension = extend_checkpoint(
         base,
-        corpus=resolve(run, config, config.vocab.corpus),
+        corpus=resolve(run, config, spec, config.vocab.corpus),
         out=folder / "model",
         config=config.vocab.settings,
         lexicon=spec.lexicon_terms(),
@@ -142,7 +142,7 @@ def cross_filter(spec: Specialty, config: RecipeConfig, base: Path, folder: Path
         write_records(folder / POOL_FILE, candidate_pool(spec, config))
         pool = replace(pool, files=[folder / POOL_FILE])
     settings = replace(step.settings, specialty=config.specialty, backends=backends, pool=pool, scoring=profile.scoring)
-    result = CrossFilter(settings).run(folder / "run")
+    result = CrossFilter(settings, specialty=spec).run(folder / "run")
     return {
         "kept_file": str((result.folder / "kept.jsonl").relative_to(folder)),
         "kept": len(result.kept),
@@ -163,7 +163,7 @@ def unfiltered_pool(spec: Specialty, config: RecipeConfig, folder: Path) -> dict
     return {"file": POOL_FILE, "candidates": len(items), "kept": len(answered)}
 
 
-def resolve(run: RunDirectory, config: RecipeConfig, references: Sequence[str | Path]) -> list[Path]:
+def resolve(run: RunDirectory, config: RecipeConfig, spec: Specialty, references: Sequence[str | Path]) -> list[Path]:
     """Turn data references (``data:general``, ``crossfilter:kept``, ``specialty:corpus``, paths) into files.
 
     ``crossfilter:kept`` is the kept items when CrossFilter ran, the unfiltered pool when it is off with
@@ -180,30 +180,30 @@ def resolve(run: RunDirectory, config: RecipeConfig, references: Sequence[str | 
             elif config.crossfilter.unfiltered:
                 files.append(run.root / "pool" / run.outputs("pool")["file"])
         elif kind == "specialty":
-            files += specialty_reference(config.specialty, key)
+            files += specialty_reference(spec, key)
         else:
             files.append(Path(reference))
     return files
 
 
-def resolve_stage(run: RunDirectory, config: RecipeConfig, stage: StageConfig) -> StageConfig:
+def resolve_stage(run: RunDirectory, config: RecipeConfig, spec: Specialty, stage: StageConfig) -> StageConfig:
     """A stage with its data references turned into files."""
     return replace(
         stage,
-        data=resolve(run, config, stage.data),
-        instruction_data=resolve(run, config, stage.instruction_data),
-        replay=replace(stage.replay, data=resolve(run, config, stage.replay.data)),
+        data=resolve(run, config, spec, stage.data),
+        instruction_data=resolve(run, config, spec, stage.instruction_data),
+        replay=replace(stage.replay, data=resolve(run, config, spec, stage.replay.data)),
     )
 
 
-def training_config(run: RunDirectory, config: RecipeConfig, base: Path) -> TrainingConfig:
+def training_config(run: RunDirectory, config: RecipeConfig, spec: Specialty, base: Path) -> TrainingConfig:
     """The recipe's active stages, data resolved, starting from model folder ``base``."""
     return TrainingConfig(
-        base_model=str(base), stages=[resolve_stage(run, config, s) for s in config.training.active_stages()]
+        base_model=str(base), stages=[resolve_stage(run, config, spec, s) for s in config.training.active_stages()]
     )
 
 
-def recipe_benchmark(config: RecipeConfig) -> Benchmark:
+def recipe_benchmark(config: RecipeConfig, spec: Specialty) -> Benchmark:
     """The benchmark the recipe scores every model on: its tasks, settings and ``task_settings``.
 
     Raises:
@@ -212,12 +212,13 @@ def recipe_benchmark(config: RecipeConfig) -> Benchmark:
     Example:
         >>> from medspec.recipes.config import load_recipe_config
         >>> config = load_recipe_config("anesthesiology", ["benchmark.task_settings={AneQA-sample: {limit: 3}}"])
-        >>> bench = recipe_benchmark(config)
+        >>> from medspec.specialty import load_specialty
+        >>> bench = recipe_benchmark(config, load_specialty(config.specialty))
         >>> len(bench.items(next(t for t in bench.tasks if t.name == "AneQA-sample")))
         3
     """
     step = config.benchmark
-    bench = Benchmark.from_specialty(config.specialty, tasks=step.tasks or None, config=step.settings)
+    bench = Benchmark.from_specialty(spec, tasks=step.tasks or None, config=step.settings)
     unknown = sorted(set(step.task_settings) - {task.name for task in bench.tasks})
     if unknown:
         raise ConfigError("benchmark.task_settings", f"{unknown[0]!r} is not a task of this benchmark")
@@ -226,16 +227,16 @@ def recipe_benchmark(config: RecipeConfig) -> Benchmark:
     return bench
 
 
-def evaluate(config: RecipeConfig, model_folder: Path, name: str, folder: Path) -> dict[str, Any]:
+def evaluate(config: RecipeConfig, spec: Specialty, model_folder: Path, name: str, folder: Path) -> dict[str, Any]:
     """Step ``bench-<name>``: the benchmark on one model (predictions resume if interrupted)."""
-    bench = recipe_benchmark(config)
+    bench = recipe_benchmark(config, spec)
     model, tokenizer = load_trained_model(model_folder, device="auto")
     backend = TransformersBackend(model.eval(), tokenizer, name=name, batch_size=config.benchmark.batch_size)
     result = bench.run(backend, out=folder, model=name)
     return {"headlines": result.headlines()}
 
 
-def heldout_evaluator(config: RecipeConfig) -> Callable[[Any, Any], dict[str, float]] | None:
+def heldout_evaluator(config: RecipeConfig, spec: Specialty) -> Callable[[Any, Any], dict[str, float]] | None:
     """What a stage with ``eval_steps`` measures during training: the headline of each ``training.heldout`` task.
 
     The tasks are usually perplexity tasks (bits per character moves step by step, where accuracies do not); each
@@ -245,7 +246,7 @@ def heldout_evaluator(config: RecipeConfig) -> Callable[[Any, Any], dict[str, fl
     if not heldout.tasks:
         return None
     bench = Benchmark(
-        load_tasks(heldout.tasks, specialty=config.specialty),
+        load_tasks(heldout.tasks, specialty=spec),
         config=replace(config.benchmark.settings, limit=heldout.max_items, bootstrap_resamples=1),
     )
 

@@ -28,7 +28,7 @@ def test_an_unfiltered_pool_needs_a_pool_to_take():
 
 def test_task_settings_reach_one_task_and_must_name_a_task():
     config = load_recipe_config("anesthesiology", ["benchmark.task_settings={AneCQ-circular: {limit: 2}}"])
-    bench = recipe_benchmark(config)
+    bench = recipe_benchmark(config, load_specialty(config.specialty))
     circular = next(t for t in bench.tasks if t.name == "AneCQ-circular")
     assert circular.settings == {
         "choice_mode": "letter",
@@ -37,7 +37,10 @@ def test_task_settings_reach_one_task_and_must_name_a_task():
     }  # the specialty's and the recipe's
     assert len({item.record_id for item in bench.items(circular)}) == 2
     with pytest.raises(ConfigError, match="AneCQ-typo"):
-        recipe_benchmark(load_recipe_config("anesthesiology", ["benchmark.task_settings={AneCQ-typo: {limit: 2}}"]))
+        recipe_benchmark(
+            load_recipe_config("anesthesiology", ["benchmark.task_settings={AneCQ-typo: {limit: 2}}"]),
+            load_specialty("anesthesiology"),
+        )
 
 
 def test_held_out_measurements_are_configured_per_stage():
