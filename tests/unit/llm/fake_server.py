@@ -221,7 +221,8 @@ class FakeLLMServer:
 
 def medical_responder(lexicon: list[str]) -> Responder:
     """Answers CrossFilter's requests like a cooperative model: tasks for Self-Instruct prompts, JSON scores for
-    judge prompts, both derived from a hash of the prompt, so answers are deterministic. About one task in eight is
+    judge prompts (and verdicts or 1-5 scores for the benchmark judge's), all derived from a hash of the prompt, so
+    answers are deterministic. About one task in eight is
     a refusal, for the cleaning rules to catch.
     """
 
@@ -232,6 +233,11 @@ def medical_responder(lexicon: list[str]) -> Responder:
         if "JSON数组" in prompt:
             count = int(re.search(r"编写(\d+)条", prompt).group(1))
             return json.dumps([_task(rng, lexicon) for _ in range(count)], ensure_ascii=False)
+        if "[[A]]" in prompt:  # the benchmark judge comparing two answers
+            return "两个回答各有侧重。" + rng.choice(["[[A]]", "[[B]]", "[[C]]"])
+        if "[待评价的回答]" in prompt:  # the benchmark judge scoring one answer on its example's criteria
+            names = re.findall(r'"([a-z_]+)": \d+', prompt.rsplit("例如：", 1)[-1])
+            return "理由：要点基本齐全。\n" + json.dumps({name: rng.randint(1, 5) for name in names})
         names = re.findall(r'"([a-z_]+)": "整数"', prompt)
         return json.dumps({name: rng.randint(3, 10) for name in names})
 
