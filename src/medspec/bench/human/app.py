@@ -30,7 +30,6 @@ import hmac
 import ipaddress
 import json
 import logging
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +51,7 @@ __all__ = ["MAX_BODY", "rating_app", "serve", "server_config"]
 
 logger = logging.getLogger(__name__)
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # names of this machine: the admin page's and the default host's
 MAX_BODY = 16 * 1024  # a rating with a long comment is well under 4 KiB
 _HERE = Path(__file__).parent
 _CHOICES = ("left", "tie", "right")
@@ -87,7 +87,7 @@ def _is_loopback(request: Request) -> bool:
         client = ipaddress.ip_address(request.client.host if request.client else "")
     except ValueError:
         return False
-    return client.is_loopback and host in ("127.0.0.1", "localhost", "::1")
+    return client.is_loopback and host in LOCAL_HOSTS
 
 
 def _unit_scores(study: Study, unit: Unit, left: int, body: dict[str, Any]) -> dict[str, int]:
@@ -146,10 +146,6 @@ def rating_app(folder: str | Path) -> Starlette:
         loader=jinja2.FileSystemLoader(_HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
     )
 
-    @cache
-    def order(rater: str) -> list[Unit]:
-        return study.order(rater)
-
     def left(rater: str, unit: Unit) -> int:
         return study.left(rater, unit) if study.mode == "pairwise" else 0
 
@@ -169,7 +165,7 @@ def rating_app(folder: str | Path) -> Starlette:
     def next_url(token: str, rater: str, after: int = 0) -> str:
         """The first unit this rater has not rated, searching onwards from position ``after``, else done."""
         rated = {r.unit for r in store.ratings(rater)}
-        units = order(rater)
+        units = study.order(rater)
         for offset in range(len(units)):
             position = (after + offset) % len(units)
             if units[position].code not in rated:
@@ -194,7 +190,7 @@ def rating_app(folder: str | Path) -> Starlette:
         if rater is None:
             return forbidden()
         token, position = request.path_params["token"], request.path_params["position"]
-        units = order(rater)
+        units = study.order(rater)
         if not 1 <= position <= len(units):
             return page("forbidden.html", status=404)
         unit = units[position - 1]
@@ -292,6 +288,6 @@ def serve(folder: str | Path, *, host: str = "127.0.0.1", port: int = 8765) -> N
     import uvicorn
 
     config = server_config(folder, host=host, port=port)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOCAL_HOSTS:
         logger.warning("serving on %s: raters on the network can reach the study over plain HTTP", host)
     uvicorn.Server(config).run()

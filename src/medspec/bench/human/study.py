@@ -91,6 +91,8 @@ class Study:
     show_reference: bool = False
     title: str = "医学回答评价"
     _by_code: dict[str, Unit] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _orders: dict[str, list[Unit]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _positions: dict[str, dict[str, int]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.mode not in ("pairwise", "pointwise"):
@@ -121,14 +123,17 @@ class Study:
 
     def order(self, rater: str) -> list[Unit]:
         """The units in the order this rater sees them."""
-        shuffler = random.Random(f"{self.seed}:order:{rater}")
-        return sorted(self.units, key=lambda _: shuffler.random())
+        if rater not in self._orders:  # shuffled once per rater, then looked up
+            shuffler = random.Random(f"{self.seed}:order:{rater}")
+            self._orders[rater] = sorted(self.units, key=lambda _: shuffler.random())
+            self._positions[rater] = {u.code: i for i, u in enumerate(self._orders[rater])}
+        return list(self._orders[rater])
 
     def left(self, rater: str, unit: Unit) -> int:
         """Which of a pairwise unit's answers this rater sees on the left (0 or 1), balanced over their units."""
+        self.order(rater)
         offset = random.Random(f"{self.seed}:sides:{rater}").randrange(2)
-        position = next(i for i, u in enumerate(self.order(rater)) if u.code == unit.code)
-        return (position + offset) % 2
+        return (self._positions[rater][unit.code] + offset) % 2
 
     def check_scores(self, scores: dict[str, Any]) -> dict[str, int]:
         """A submission's scores, checked against the study: every criterion once, each a whole number in range.
