@@ -11,14 +11,16 @@ duplicate): a CMExam-shaped CSV (``Question``, ``Options`` as one cell of letter
 Each measurement runs in a fresh process, so its peak RSS (``ru_maxrss``) is its own; "RSS before" is the same
 figure when the measured step starts (imports: ``import medspec`` loads torch; for cleaning, also the records):
 
-* medspec, in process: ``RecordReader`` streaming records, each written as one medspec JSONL line as it comes
-  (``record_to_dict``). ``medspec convert`` and ``write_records`` hold every record and the whole output in memory
-  before their atomic write, so they are not the path measured for memory. For the JSON array also the raw rows
-  alone (``iter_rows``), the layer under the records.
+* medspec, in process: ``medspec convert``'s path, ``RecordReader.jsonl()`` streamed into the output file. Blocks
+  of plain rows are converted column-wise with pyarrow (``medspec.data.columnar``), every other row through the row
+  converters, byte for byte the same output; the table says how many rows went column-wise. For the JSON array,
+  which has no column-wise path, also the raw rows alone (``iter_rows``), the layer under the records.
 * ``datasets.load_dataset("csv" | "json", data_files=..., split="train")`` on the same file, ``HF_DATASETS_CACHE``
   in the temporary folder: it parses the file and writes an Arrow cache, which is its design. It converts nothing.
-* ``num_proc``: medspec's conversion has no such setting, so ``Dataset.map(batched=True, num_proc=1, then 2)`` over
-  the loaded CMExam rows runs medspec's row -> record conversion (``FORMATS["cmexam"].convert``, ``record_to_dict``).
+* Scaling with cores: medspec's ``workers`` (``--workers`` on the command line; one per core by default) at 1 beside
+  the default; and ``Dataset.map(batched=True, num_proc=1, then 2)`` over the loaded CMExam rows running medspec's
+  row -> record conversion (``FORMATS["cmexam"].convert``, ``record_to_dict``), the route for formats without a
+  column-wise path.
 * ``deduplicate`` (5-grams, Jaccard 0.7) on the first ``--dedup-records`` converted CMExam records, and
   ``Decontaminator`` with 1,000 of them as the benchmark, checking all of them. Deduplication keeps every record's
   n-gram set and 32 LSH band keys in memory, in pure Python: for 1,000,000 records that is more time and memory than
@@ -27,8 +29,11 @@ figure when the measured step starts (imports: ``import medspec`` loads torch; f
 Targets: medspec at least 0.5x the rate of ``datasets``; medspec's peak RSS flat in the file size (the quarter-size
 file beside the full one).
 
-Usage: ``python benchmarks/data_throughput.py [--records 1000000] [--dedup-records 200000]``; writes
-``benchmarks/results/data_throughput.json``. About 25 minutes at the defaults on 2 cores.
+Each conversion and each load runs ``--repeat`` times, in turn, each load with a fresh cache; the tables keep the run
+of median time and the JSON every run's seconds. The files are synced to disk before the first measurement.
+
+Usage: ``python benchmarks/data_throughput.py [--records 1000000] [--dedup-records 200000] [--repeat 3]``; writes
+``benchmarks/results/data_throughput.json``. About 20 minutes at the defaults on 2 cores.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import itertools
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -161,18 +167,22 @@ def peak_rss_mb() -> float:
 
 
 def medspec_convert(task: dict) -> dict:
-    """RecordReader -> one medspec JSONL line per record, written as it comes."""
+    """``medspec convert``'s path: ``RecordReader.jsonl()`` streamed into the output file."""
     from medspec.data.io import RecordReader
-    from medspec.data.schema import record_to_dict
 
     before, start = peak_rss_mb(), time.perf_counter()
     reader = RecordReader(task["path"])
-    with open(task["out"], "w", encoding="utf-8") as f:
-        for record in reader:
-            f.write(json.dumps(record_to_dict(record), ensure_ascii=False) + "\n")
+    with open(task["out"], "wb") as f:
+        f.writelines(reader.jsonl(task.get("workers")))
     seconds = time.perf_counter() - start
     records = sum(reader.counts.values())
-    return {"records": records, "errors": len(reader.errors), "seconds": seconds, "rss_before_mb": before}
+    return {
+        "records": records,
+        "columnar": reader.columnar_rows,
+        "errors": len(reader.errors),
+        "seconds": seconds,
+        "rss_before_mb": before,
+    }
 
 
 def medspec_rows(task: dict) -> dict:
@@ -203,7 +213,7 @@ def datasets_map(task: dict) -> dict:
     from medspec.data.schema import record_to_dict
 
     datasets.disable_progress_bars()
-    dataset = datasets.load_dataset("csv", data_files=task["path"], split="train")  # from the load run's cache
+    dataset = datasets.load_dataset("csv", data_files=task["path"], split="train")
     stem = Path(task["path"]).stem
     convert, options = FORMATS["cmexam"].convert, ConvertOptions(source=stem)
 
@@ -260,10 +270,12 @@ MEASUREMENTS = {
 }
 
 
-def measure(kind: str, scratch: Path, path: Path, out: Path | None = None, **options: int) -> dict:
-    """One measurement in a fresh process, so that its peak RSS is its own; ``datasets`` caches under ``scratch``."""
+def measure(
+    kind: str, scratch: Path, path: Path, out: Path | None = None, cache: str = "hf-cache", **options: int
+) -> dict:
+    """One measurement in a fresh process, so that its peak RSS is its own; ``datasets`` caches in ``scratch/cache``."""
     task = {"kind": kind, "path": str(path), "out": str(out or scratch / "discarded.jsonl"), **options}
-    env = {**os.environ, "HF_DATASETS_CACHE": str(scratch / "hf-cache"), "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "HF_DATASETS_CACHE": str(scratch / cache), "TOKENIZERS_PARALLELISM": "false"}
     command = [sys.executable, __file__, "--child", json.dumps(task)]
     output = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     figures = json.loads(next(line for line in output.splitlines() if line.startswith("RESULT "))[7:])
@@ -271,7 +283,25 @@ def measure(kind: str, scratch: Path, path: Path, out: Path | None = None, **opt
     return figures
 
 
-def run(records: int, dedup_records: int) -> tuple[dict[str, int], list[dict]]:
+def median_of_runs(scratch: Path, path: Path, repeat: int) -> tuple[dict, dict]:
+    """medspec's conversion and ``datasets``' load of one file, taken in turn ``repeat`` times: the run of median
+    time of each, with every run's seconds in ``runs``. Each load has a cache of its own, deleted after it."""
+    converted = scratch / f"{path.stem}.medspec.jsonl"
+    medspec, datasets = [], []
+    for turn in range(repeat):
+        medspec.append(measure("medspec", scratch, path, converted))
+        cache = f"hf-cache-{path.stem}-{turn}"
+        datasets.append(measure("datasets", scratch, path, cache=cache))
+        shutil.rmtree(scratch / cache, ignore_errors=True)
+
+    def median(runs: list[dict]) -> dict:
+        chosen = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+        return {**chosen, "runs": [round(run["seconds"], 3) for run in runs]}
+
+    return median(medspec), median(datasets)
+
+
+def run(records: int, dedup_records: int, repeat: int) -> tuple[dict[str, int], list[dict]]:
     """Generate the files and take every measurement: the file sizes and one row per measurement."""
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -279,16 +309,20 @@ def run(records: int, dedup_records: int) -> tuple[dict[str, int], list[dict]]:
         start = time.perf_counter()
         files = generate(scratch / "full", records, seed=0)
         quarter = generate(scratch / "quarter", records // 4, seed=1)
+        os.sync()  # the files on disk before the clocks start: writing them back would slow the first measurements
         print(f"generated the files in {time.perf_counter() - start:.0f} s", flush=True)
         for name, path in files.items():
-            converted = scratch / f"{path.stem}.medspec.jsonl"
-            rows.append({"file": name, "tool": "medspec RecordReader", **measure("medspec", scratch, path, converted)})
+            medspec, datasets = median_of_runs(scratch, path, repeat)
+            rows.append({"file": name, "tool": "medspec RecordReader", **medspec})
             rows.append(
                 {"file": name, "tool": "medspec, quarter-size file", **measure("medspec", scratch, quarter[name])}
             )
             if path.suffix == ".json":
                 rows.append({"file": name, "tool": "medspec iter_rows (raw rows)", **measure("rows", scratch, path)})
-            rows.append({"file": name, "tool": "datasets.load_dataset", **measure("datasets", scratch, path)})
+            else:  # the setting a machine with more cores turns up
+                one = measure("medspec", scratch, path, workers=1)
+                rows.append({"file": name, "tool": "medspec RecordReader, workers=1", **one})
+            rows.append({"file": name, "tool": "datasets.load_dataset", **datasets})
         exam = files["CMExam CSV"]
         for num_proc in (1, 2):
             tool = f"datasets map(num_proc={num_proc}) of medspec's convert"
@@ -339,6 +373,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000, help="records in each generated file")
     parser.add_argument("--dedup-records", type=int, default=200_000, help="converted CMExam records deduplicated")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each conversion and load; the median is kept")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -346,7 +381,7 @@ def main() -> None:
         figures = MEASUREMENTS[task["kind"]](task)
         print("RESULT " + json.dumps({**figures, "peak_rss_mb": peak_rss_mb()}), flush=True)
         return
-    sizes, rows = run(args.records, args.dedup_records)
+    sizes, rows = run(args.records, args.dedup_records, args.repeat)
     files = summary(sizes, rows)
     maps = [r for r in rows if r["tool"].startswith("datasets map")]
     dedup_row, decontamination_row = rows[-2:]
@@ -360,7 +395,14 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "data_throughput.json").write_text(
         json.dumps(
-            {"headline": headline, "records": args.records, "cpus": os.cpu_count(), "files": files, "rows": rows},
+            {
+                "headline": headline,
+                "records": args.records,
+                "repeat": args.repeat,
+                "cpus": os.cpu_count(),
+                "files": files,
+                "rows": rows,
+            },
             indent=2,
             ensure_ascii=False,
         ),
@@ -373,11 +415,12 @@ def main() -> None:
     for f in files:
         rss = f"{f['rss_full_mb']:,.0f} / {f['rss_quarter_mb']:,.0f}"
         print(f"| {f['file']} | {f['mb']:,.0f} | {f['ratio']:.2f}x | {rss} |")
-    print("\n| file | measurement | records | records/s | wall s | peak RSS MB | RSS before MB |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("\n| file | measurement | records | column-wise | records/s | wall s | peak RSS MB | RSS before MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
+        columnar = f"{row['columnar']:,}" if "columnar" in row else ""
         print(
-            f"| {row['file']} | {row['tool']} | {row['records']:,} | {row['records_per_second']:,.0f} | "
+            f"| {row['file']} | {row['tool']} | {row['records']:,} | {columnar} | {row['records_per_second']:,.0f} | "
             f"{row['seconds']:.1f} | {row['peak_rss_mb']:,.0f} | {row['rss_before_mb']:,.0f} |"
         )
 

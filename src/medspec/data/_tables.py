@@ -23,15 +23,15 @@ import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from medspec.data._row import MAX_LINE_BYTES, Row
 from medspec.data.json_text import parse_json
 from medspec.errors import DataError
 
-__all__ = ["csv_rows", "xlsx_rows"]
+__all__ = ["STRUCTURED_COLUMNS", "csv_rows", "csv_text_rows", "xlsx_rows"]
 
-_STRUCTURED_COLUMNS = {
+STRUCTURED_COLUMNS = {
     "options",
     "option",
     "history",
@@ -48,7 +48,7 @@ _STRUCTURED_COLUMNS = {
 class _Lines:
     """A text file's lines for :func:`csv.reader`, noting whether the reader ran into the end of the file."""
 
-    def __init__(self, f: IO[str]) -> None:
+    def __init__(self, f: Iterator[str]) -> None:
         self._f = f
         self.ended = False
 
@@ -74,31 +74,49 @@ def csv_rows(path: Path, encoding: str) -> Iterator[Row]:
         The rows after the header, each numbered by its first line; a row whose quoting is broken is an error that
         names the lines it swallowed.
     """
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        yield from csv_text_rows(f, path)
+
+
+def csv_text_rows(f: Iterable[str], path: Path, header: list[str] | None = None, first_line: int = 1) -> Iterator[Row]:
+    """The rows of CSV text lines (read with ``newline=""``), the first line numbered ``first_line``.
+
+    Args:
+        f: The lines, from a file or a part of one that starts at a row.
+        path: The file, for messages; its suffix says the delimiter (tab for ``.tsv``).
+        header: The column names when ``f`` starts after the header; else its first non-empty row is the header.
+        first_line: The line number of ``f``'s first line.
+
+    Example:
+        >>> import io
+        >>> rows = csv_text_rows(io.StringIO("B,是\\n", newline=""), Path("x.csv"), ["Answer", "Note"], 12)
+        >>> [(row.line, row.data) for row in rows]
+        [(12, {'Answer': 'B', 'Note': '是'})]
+    """
     csv.field_size_limit(MAX_LINE_BYTES)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with open(path, encoding=encoding, errors="replace", newline="") as f:
-        lines = _Lines(f)
-        # strict: a quote where none belongs is an error, not text, so an unclosed quote cannot swallow later rows
-        reader = csv.reader(lines, delimiter=delimiter, strict=True)
-        header: list[str] | None = None
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                message = _csv_problem(exc, start, reader.line_num, ended=lines.ended)
-                yield Row(start, error=DataError(path, start, None, message))
-                if header is None:
-                    return  # without its header no row can be read
-                continue
-            if not cells:
-                continue  # a blank line
+    offset = first_line - 1
+    lines = _Lines(iter(f))
+    # strict: a quote where none belongs is an error, not text, so an unclosed quote cannot swallow later rows
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    while True:
+        start = offset + reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            message = _csv_problem(exc, start, offset + reader.line_num, ended=lines.ended)
+            yield Row(start, error=DataError(path, start, None, message))
             if header is None:
-                header = cells
-                continue
-            yield _csv_row(header, cells, start, reader.line_num, path)
+                return  # without its header no row can be read
+            continue
+        if not cells:
+            continue  # a blank line
+        if header is None:
+            header = cells
+            continue
+        yield _csv_row(header, cells, start, offset + reader.line_num, path)
 
 
 def _csv_problem(exc: csv.Error, start: int, end: int, *, ended: bool) -> str:
@@ -139,7 +157,7 @@ def _table_row(cells: Iterable[tuple[str, str | None]], number: int, path: Path)
         if not column or text is None:
             continue
         value: Any = text
-        if column in _STRUCTURED_COLUMNS:
+        if column in STRUCTURED_COLUMNS:
             if not text.strip():
                 continue
             try:

@@ -21,7 +21,10 @@ Example:
 
 from __future__ import annotations
 
+import bisect
+import json
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -120,7 +123,8 @@ class RecordReader:
 
     After iteration, :attr:`errors` lists every problem, :attr:`rejects` the rows they belong to, :attr:`counts`
     the records by type, :attr:`unselected` the valid records the ``where`` conditions left out, and
-    :attr:`format` and :attr:`encoding` what was used.
+    :attr:`format` and :attr:`encoding` what was used; after :meth:`jsonl`, :attr:`columnar_rows` says how many
+    rows were converted column-wise.
 
     Example:
         >>> reader = RecordReader("data.jsonl")  # doctest: +SKIP
@@ -148,34 +152,105 @@ class RecordReader:
         self._where = parse_where(options.where)
         self._convert_options = ConvertOptions(allow_empty, options.language, self.path.stem)
         self._format_line: int | None = None
+        self._id_prefix = self.path.stem  # rows without an id get "<file stem>-<ordinal>"
+        self._seen_ids: dict[str, int | None] = {}
+        self._taken_ordinals: set[int] = set()  # fallback-shaped ids that rows gave themselves
+        self.columnar_rows = 0
+        self._fast_spans: list[tuple[int, int, int | None]] = []  # (first ordinal, count, first line) column-wise
 
     def __iter__(self) -> Iterator[Record]:
         self.encoding, rows = iter_rows(self.path, self.encoding)
-        seen_ids: dict[str, int | None] = {}
         for ordinal, row in enumerate(rows, start=1):
-            record = self._convert(row, ordinal)
-            if record is None:
-                continue
-            if record.id in seen_ids:
-                first = seen_ids[record.id]
-                self._reject(
-                    row,
-                    [
-                        DataError(
-                            self.path,
-                            row.line,
-                            "id",
-                            f"duplicate id {record.id!r} (first on line {first}); ids must be unique in a file",
-                        )
-                    ],
-                )
-                continue
-            seen_ids[record.id] = row.line
-            if not all(condition.matches(record) for condition in self._where):
-                self.unselected += 1
-                continue
-            self.counts[record.type_name] += 1
-            yield record
+            record = self._take(row, ordinal)
+            if record is not None:
+                yield record
+
+    def jsonl(self, workers: int | None = None) -> Iterator[bytes | memoryview]:
+        """The medspec JSONL of the selected records, as UTF-8 pieces of whole lines, in file order.
+
+        The same bytes as ``json.dumps(record_to_dict(record), ensure_ascii=False) + "\\n"`` for each record, and
+        the same :attr:`errors`, :attr:`rejects` and :attr:`counts`, sooner: a CSV or JSONL file (of a MiB or more)
+        of CMExam, question/answer or Alpaca rows is converted a block of plain rows at a time
+        (:mod:`medspec.data.columnar`), about ten times faster on two cores; every other row and file goes through
+        the row path.
+
+        Args:
+            workers: Threads that parse and convert blocks; by default one per CPU core, at most 8.
+
+        Example:
+            >>> reader = RecordReader("cmexam_test.csv")  # doctest: +SKIP
+            >>> with open("cmexam_test.jsonl", "wb") as f:  # doctest: +SKIP
+            ...     f.writelines(reader.jsonl())
+        """
+        self.encoding, rows = iter_rows(self.path, self.encoding)
+        from medspec.data import _blocks
+
+        pieces = None
+        if (
+            not (self._where or self._convert_options.allow_empty)
+            and self.path.stat().st_size >= _blocks.MIN_FILE_BYTES
+        ):
+            from medspec.data._block_reader import block_jsonl  # pyarrow's readers: only for files worth them
+
+            pieces = block_jsonl(self, self.encoding, workers or min(os.cpu_count() or 1, 8))
+        if pieces is None:
+            for ordinal, row in enumerate(rows, start=1):
+                record = self._take(row, ordinal)
+                if record is not None:
+                    yield (json.dumps(record_to_dict(record), ensure_ascii=False) + "\n").encode()
+            return
+        rows.close()
+        yield from pieces
+
+    def _take(self, row: Row, ordinal: int) -> Record | None:
+        """The record of one row when it is valid, new and selected; otherwise note why not."""
+        record = self._convert(row, ordinal)
+        if record is None:
+            return None
+        first = self._first_line_of(record.id, ordinal)
+        if first is not False:
+            where = "an earlier row" if first is None else f"line {first}"
+            message = f"duplicate id {record.id!r} (first on {where}); ids must be unique in a file"
+            self._reject(row, [DataError(self.path, row.line, "id", message)])
+            return None
+        self._seen_ids[record.id] = row.line
+        ordinal_of_id = self._fallback_ordinal(record.id)
+        if ordinal_of_id is not None and ordinal_of_id != ordinal:
+            self._taken_ordinals.add(ordinal_of_id)
+        if not all(condition.matches(record) for condition in self._where):
+            self.unselected += 1
+            return None
+        self.counts[record.type_name] += 1
+        return record
+
+    def _fallback_ordinal(self, record_id: str) -> int | None:
+        """The ordinal in an id shaped like the fallback ids (``<file stem>-<ordinal>``)."""
+        prefix, _, number = record_id.rpartition("-")
+        return int(number) if prefix == self._id_prefix and number.isdigit() and str(int(number)) == number else None
+
+    def _first_line_of(self, record_id: str, ordinal: int) -> int | bool | None:
+        """The line where the id of row ``ordinal`` was first seen (``None`` when unknown), or ``False`` when it is
+        new: among the rows read row by row, and among the fallback ids of the rows converted column-wise."""
+        if record_id in self._seen_ids:
+            return self._seen_ids[record_id]
+        taken = self._fallback_ordinal(record_id)
+        if taken is None or taken == ordinal:
+            return False
+        index = bisect.bisect_right(self._fast_spans, taken, key=lambda span: span[0]) - 1
+        if index < 0 or taken >= self._fast_spans[index][0] + self._fast_spans[index][1]:
+            return False
+        first_ordinal, _, first_line = self._fast_spans[index]
+        return None if first_line is None else first_line + taken - first_ordinal
+
+    def _ids_taken(self, first_ordinal: int, count: int) -> bool:
+        """Whether a row's own id has taken a fallback id of the rows ``first_ordinal`` .. ``+ count``."""
+        return any(first_ordinal <= ordinal < first_ordinal + count for ordinal in self._taken_ordinals)
+
+    def _fast_rows(self, record_type: str, first_ordinal: int, count: int, first_line: int | None) -> None:
+        """Count rows converted column-wise, whose ids are their fallback ids."""
+        self.counts[record_type] += count
+        self.columnar_rows += count
+        self._fast_spans.append((first_ordinal, count, first_line))
 
     def _convert(self, row: Row, ordinal: int) -> Record | None:
         if row.error is not None:
@@ -188,8 +263,7 @@ class RecordReader:
         if data_format is None:
             return None
         try:
-            # Rows without an id get "<file stem>-<row number>".
-            record = data_format.convert(row.data, f"{self._convert_options.source}-{ordinal}", self._convert_options)
+            record = data_format.convert(row.data, f"{self._id_prefix}-{ordinal}", self._convert_options)
         except RecordProblems as problems:
             self._reject(row, [DataError(self.path, row.line, f, m) for f, m in problems.problems])
             return None

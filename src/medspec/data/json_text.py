@@ -18,12 +18,14 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 __all__ = ["parse_json", "parse_json_prefix"]
 
 _DECODER = json.JSONDecoder()
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def parse_json(text: str) -> Any:
@@ -43,9 +45,11 @@ def parse_json(text: str) -> Any:
         [1, {'a': None}]
     """
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError as exc:
         raise _too_deep(text, 0) from exc
+    _check_characters(value, text, 0, len(text))
+    return value
 
 
 def parse_json_prefix(text: str, start: int = 0) -> tuple[Any, int]:
@@ -66,9 +70,24 @@ def parse_json_prefix(text: str, start: int = 0) -> tuple[Any, int]:
         ({'score': 4}, 15)
     """
     try:
-        return _DECODER.raw_decode(text, start)
+        value, end = _DECODER.raw_decode(text, start)
     except RecursionError as exc:
         raise _too_deep(text, start) from exc
+    _check_characters(value, text, start, end)
+    return value, end
+
+
+def _check_characters(value: Any, text: str, start: int, end: int) -> None:
+    """Refuse an escaped lone surrogate (``"\\ud800"``): Python's parser lets it through as a string that no file
+    can hold, and writing it would fail far from here."""
+    found = _SURROGATE_ESCAPE.search(text, start, end)
+    if found is None:
+        return
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        message = f"{found.group()} is half of a UTF-16 surrogate pair, not a character"
+        raise json.JSONDecodeError(message, text, found.start()) from None
 
 
 def _too_deep(text: str, start: int) -> json.JSONDecodeError:

@@ -36,7 +36,7 @@ from medspec.data._tables import csv_rows, xlsx_rows
 from medspec.data.json_text import parse_json
 from medspec.errors import DataError, InvalidDataError
 
-__all__ = ["MAX_LINE_BYTES", "Row", "detect_encoding", "iter_rows"]
+__all__ = ["MAX_LINE_BYTES", "Row", "detect_encoding", "iter_rows", "jsonl_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,9 +93,9 @@ def _decode_line(raw: bytes, encoding: str, path: Path, number: int) -> tuple[st
         return None, DataError(path, number, None, message)
 
 
-def _binary_lines(f: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
+def _binary_lines(f: IO[bytes], first_number: int = 1) -> Iterator[tuple[int, bytes | None]]:
     """Yield (line number, bytes), with None for a line over MAX_LINE_BYTES (which is skipped, not loaded)."""
-    number = 0
+    number = first_number - 1
     while True:
         raw = f.readline(MAX_LINE_BYTES + 1)
         if not raw:
@@ -126,35 +126,50 @@ def _parse_object(text: str, path: Path, number: int) -> Row:
     return Row(number, data=data)
 
 
-def _decoded_lines(path: Path, encoding: str) -> Iterator[tuple[int, str | None, DataError | None]]:
-    """Yield (line number, text, problem) for every line; text is None when the line cannot be decoded."""
+def _decoded_lines(
+    f: IO[bytes], path: Path, encoding: str, first_number: int = 1
+) -> Iterator[tuple[int, str | None, DataError | None]]:
+    """Yield (line number, text, problem) for every line of ``f`` from its position, the first numbered
+    ``first_number``; text is None when the line cannot be decoded."""
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    with open(path, "rb") as f:
-        for number, raw in _binary_lines(f):
-            if raw is None:
-                message = f"line is longer than {MAX_LINE_BYTES // 2**20} MiB; is this a whole JSON array on one line?"
-                yield number, None, DataError(path, number, None, message)
-                continue
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            text, error = _decode_line(raw, codec, path, number)
-            yield number, text, error
+    for number, raw in _binary_lines(f, first_number):
+        if raw is None:
+            message = f"line is longer than {MAX_LINE_BYTES // 2**20} MiB; is this a whole JSON array on one line?"
+            yield number, None, DataError(path, number, None, message)
+            continue
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        text, error = _decode_line(raw, codec, path, number)
+        yield number, text, error
 
 
-def _jsonl_rows(path: Path, encoding: str) -> Iterator[Row]:
-    for number, text, error in _decoded_lines(path, encoding):
+def jsonl_rows(f: IO[bytes], path: Path, encoding: str, first_line: int = 1) -> Iterator[Row]:
+    """The rows of JSONL text from ``f``'s position on, its first line numbered ``first_line``; blank lines skipped.
+
+    Example:
+        >>> import io
+        >>> [(row.line, row.data) for row in jsonl_rows(io.BytesIO(b'\\n{"a": "b"}\\n'), Path("x.jsonl"), "utf-8", 7)]
+        [(8, {'a': 'b'})]
+    """
+    for number, text, error in _decoded_lines(f, path, encoding, first_line):
         if error is not None:
             yield Row(number, error=error)
         elif text is not None and text.strip():
             yield _parse_object(text, path, number)
 
 
+def _jsonl_rows(path: Path, encoding: str) -> Iterator[Row]:
+    with open(path, "rb") as f:
+        yield from jsonl_rows(f, path, encoding)
+
+
 def _text_rows(path: Path, encoding: str) -> Iterator[Row]:
-    for number, text, error in _decoded_lines(path, encoding):
-        if error is not None:
-            yield Row(number, error=error)
-        elif text is not None and text.strip():
-            yield Row(number, data={"type": "document", "text": text.strip()})
+    with open(path, "rb") as f:
+        for number, text, error in _decoded_lines(f, path, encoding):
+            if error is not None:
+                yield Row(number, error=error)
+            elif text is not None and text.strip():
+                yield Row(number, data={"type": "document", "text": text.strip()})
 
 
 def _looks_like_jsonl(text: str) -> bool:

@@ -179,6 +179,16 @@ def test_json_text_helpers_raise_decode_errors_for_deep_text():
         assert isinstance(info.value.__cause__, RecursionError)
 
 
+def test_an_escaped_lone_surrogate_is_an_error_naming_the_line(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    paired = json.dumps({"instruction": "表情😀", "output": "好"})  # ASCII escapes: a whole surrogate pair
+    path.write_text(f'{GOOD}\n{{"instruction": "\\ud800", "output": "x"}}\n{paired}\n', encoding="utf-8")
+    rows = _rows(path)
+    assert [line for line, _ in _good(rows)] == [1, 3] and _good(rows)[1][1]["instruction"] == "表情😀"
+    (error,) = _errors(rows)
+    assert error.line == 2 and "\\ud800 is half of a UTF-16 surrogate pair" in error.message
+
+
 @pytest.mark.parametrize(
     "deep", [DEEP_ARRAY, DEEP_OBJECT, '{"usefulness": ' + DEEP_ARRAY], ids=["array", "object", "array-in-object"]
 )
