@@ -153,13 +153,18 @@ class RecordReader:
         self._convert_options = ConvertOptions(allow_empty, options.language, self.path.stem)
         self._format_line: int | None = None
         self._id_prefix = self.path.stem  # rows without an id get "<file stem>-<ordinal>"
+        self.columnar_rows = 0
+        self._start()
+
+    def _start(self) -> None:
+        """Forget the ids of an earlier reading: each reading checks the file's ids afresh."""
         self._seen_ids: dict[str, int | None] = {}
         self._taken_ordinals: set[int] = set()  # fallback-shaped ids that rows gave themselves
-        self.columnar_rows = 0
         self._fast_spans: list[tuple[int, int, int | None]] = []  # (first ordinal, count, first line) column-wise
 
     def __iter__(self) -> Iterator[Record]:
         self.encoding, rows = iter_rows(self.path, self.encoding)
+        self._start()
         for ordinal, row in enumerate(rows, start=1):
             record = self._take(row, ordinal)
             if record is not None:
@@ -183,6 +188,7 @@ class RecordReader:
             ...     f.writelines(reader.jsonl())
         """
         self.encoding, rows = iter_rows(self.path, self.encoding)
+        self._start()
         from medspec.data import _blocks
 
         pieces = None

@@ -201,14 +201,19 @@ def test_each_broken_csv_line_reads_as_the_row_path_reads_it(case, tmp_path, blo
     _same(path)
 
 
-def test_an_unclosed_quote_reads_as_the_row_path_reads_it(tmp_path, block_bytes):
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["utf-8", "bom"])
+def test_an_unclosed_quote_reads_as_the_row_path_reads_it(bom, tmp_path, block_bytes):
     rows = [_plain_exam(i) for i in range(30)]
     text = io.StringIO(newline="")
     csv.writer(text, lineterminator="\n").writerows([EXAM_HEADER, *rows])
-    broken = text.getvalue().replace('"A 低血压', 'A 低"血压', 1).replace("第20题", '"第20题', 1)
     path = tmp_path / "exam.csv"
-    path.write_text(broken, encoding="utf-8")
-    _same(path)
+    for broken in (
+        text.getvalue().replace('"A 低血压', 'A 低"血压', 1).replace("第20题", '"第20题', 1),
+        text.getvalue().replace("第20题", '"第20题', 1),  # never closed: the rest is read row by row
+        text.getvalue().replace("第12题", '第1"2题', 1),  # a quote in a bare cell: text to Python
+    ):
+        path.write_bytes(bom + broken.encode())
+        _same(path)
 
 
 def test_a_bom_and_lf_line_ends_read_the_same(tmp_path, block_bytes):
@@ -345,3 +350,10 @@ def test_convert_writes_the_same_file_with_any_number_of_workers(workers, tmp_pa
     with pytest.raises(SystemExit):
         main(["convert", str(source), str(out), "--workers", "0"])
     assert "from 1 to 64" in capsys.readouterr().err
+
+
+def test_a_reader_read_twice_checks_its_ids_afresh(tmp_path):
+    source = _cmexam_csv(tmp_path / "exam.csv", [_plain_exam(i) for i in range(50)])
+    reader = RecordReader(source)
+    first = b"".join(reader.jsonl())
+    assert b"".join(reader.jsonl()) == first and len(list(reader)) == 50 and not reader.errors
