@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -47,7 +48,6 @@ from medspec.data.schema import Record, record_to_dict
 
 __all__ = ["block_jsonl"]
 
-_BOM = b"\xef\xbb\xbf"
 # a line that is empty or spaces only: pyarrow skips it, and so does the row path, but the lines after it would no
 # longer be the rows' lines (the second pattern starts with a literal, so it is searched at memchr speed)
 _BLANK_START = re.compile(rb"[ \t\r\f\v]*(?:\n|\Z)")
@@ -143,7 +143,7 @@ class _JsonlSource(_Source):
     quoted = False
 
     def parse(self, block: Block) -> _Parsed:
-        data = block.data.removeprefix(_BOM) if block.offset == 0 else block.data
+        data = _json_bytes(block)
         end = len(data.rstrip(b" \t\r\n"))  # blank lines at the end shift no row's line
         if _BLANK_START.match(data) or _BLANK_LINE.search(data, 0, end):
             return _Parsed(block)
@@ -171,7 +171,7 @@ class _JsonlSource(_Source):
         ok = np.ones(table.num_rows, dtype=bool)
         if len(keys) < 2:
             return ok
-        data = parsed.block.data.removeprefix(_BOM) if parsed.block.offset == 0 else parsed.block.data
+        data = _json_bytes(parsed.block)
         if b"\\" in data:  # an escaped quote could make a key's text appear inside another key
             return ~ok
         ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)[: table.num_rows]
@@ -190,6 +190,11 @@ class _JsonlSource(_Source):
         with open(self.path, "rb") as f:
             f.seek(block.offset)
             yield from jsonl_rows(f, self.path, self.encoding, block.first_line)
+
+
+def _json_bytes(block: Block) -> bytes:
+    """A JSONL block's bytes, without the BOM the file may start with."""
+    return block.data.removeprefix(codecs.BOM_UTF8) if block.offset == 0 else block.data
 
 
 class _CsvSource(_Source):
@@ -239,9 +244,9 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str], int] | None:
     plain line (quoted, after blank lines, or a file of ``\\r`` line ends), which the row path reads."""
     with open(path, "rb") as f:
         first = f.readline(2**20)
-    skip = len(_BOM) if encoding == "utf-8-sig" and first.startswith(_BOM) else 0
+    skip = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" and first.startswith(codecs.BOM_UTF8) else 0
     line = first[skip:]
-    if not line.endswith(b"\n") or b'"' in line or b"\r" in line.rstrip(b"\r\n") or _BOM in line:
+    if not line.endswith(b"\n") or b'"' in line or b"\r" in line.rstrip(b"\r\n") or codecs.BOM_UTF8 in line:
         return None
     try:
         (header,) = list(csv.reader([line.decode("utf-8").rstrip("\r\n")]))

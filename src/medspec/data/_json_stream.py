@@ -26,7 +26,6 @@ from medspec.data.json_text import parse_json_prefix
 __all__ = ["StreamError", "array_elements", "decoded_chunks"]
 
 _CHUNK_BYTES = 2**20  # how much of a file is read and decoded at a time
-_BOM = b"\xef\xbb\xbf"
 # Within this many characters of the end of the text read so far, a parse may be misled by the text running out:
 # "-Infinit" fails 8 characters before its end, and "37918." (of "37918.5") parses as 37918 one character before
 # it. A failure earlier has met a fault that more text cannot mend; a value ending earlier is whole.
@@ -79,7 +78,7 @@ def decoded_chunks(path: Path, encoding: str) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder(codec)()
     newlines = 0  # in the bytes before this chunk
     with open(path, "rb") as f:
-        if f.read(len(_BOM)) != _BOM:
+        if f.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
             f.seek(0)
         while True:
             raw = f.read(_CHUNK_BYTES)

@@ -62,7 +62,7 @@ def detect_encoding(path: str | Path) -> str:
     """
     with open(path, "rb") as f:
         sample = f.read(_SAMPLE_BYTES)
-    if sample.startswith(b"\xef\xbb\xbf"):
+    if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     lines = [line for line in sample.split(b"\n")[:-1] or [sample] if not line.isascii()]
     if not lines:
@@ -137,7 +137,7 @@ def _decoded_lines(
             message = f"line is longer than {MAX_LINE_BYTES // 2**20} MiB; is this a whole JSON array on one line?"
             yield number, None, DataError(path, number, None, message)
             continue
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[3:]
         text, error = _decode_line(raw, codec, path, number)
         yield number, text, error
@@ -197,7 +197,7 @@ def _json_layout(path: Path, encoding: str) -> str:
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     try:
         text = codecs.getincrementaldecoder(codec)().decode(
-            head.removeprefix(b"\xef\xbb\xbf"), final=len(head) < _SAMPLE_BYTES
+            head.removeprefix(codecs.BOM_UTF8), final=len(head) < _SAMPLE_BYTES
         )
     except UnicodeDecodeError as exc:
         # an array streams up to the byte and reports it there; anything else is read whole, which says where it is
