@@ -64,7 +64,8 @@ def test_with_30_percent_of_requests_faulted_every_item_is_accounted_for(tmp_pat
     ids = sorted(r.id for records in split.values() for r in records)
     assert ids == sorted(r.id for r in candidates)  # each exactly once
     report = json.loads((tmp_path / "run" / "filter" / "report.json").read_text(encoding="utf-8"))
-    assert report["rules"]["refusal"]["dropped"] >= 1  # the responder writes a refusal now and then
+    refusals = sum(r.output.startswith("作为一个AI") for r in candidates)  # one in every answer of four tasks
+    assert report["rules"]["refusal"]["dropped"] == refusals >= 1
     for record in split["unscored"]:
         assert record.meta["crossfilter"]["reason"] and record.provenance.scores == {}
     for record in split["kept"] + [r for r in split["dropped"] if r.meta["crossfilter"]["step"] == "score"]:

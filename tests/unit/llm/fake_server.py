@@ -222,8 +222,8 @@ class FakeLLMServer:
 def medical_responder(lexicon: list[str]) -> Responder:
     """Answers CrossFilter's requests like a cooperative model: tasks for Self-Instruct prompts, JSON scores for
     judge prompts (and verdicts or 1-5 scores for the benchmark judge's), all derived from a hash of the prompt, so
-    answers are deterministic. About one task in eight is
-    a refusal, for the cleaning rules to catch.
+    answers are deterministic. Every answer of four or more tasks holds exactly one refusal, at a place the hash
+    picks, so the cleaning rules always have one to catch whatever order concurrent requests arrive in.
     """
 
     def respond(chat: Chat) -> str:
@@ -232,7 +232,9 @@ def medical_responder(lexicon: list[str]) -> Responder:
         rng = random.Random(digest)
         if "JSON数组" in prompt:
             count = int(re.search(r"编写(\d+)条", prompt).group(1))
-            return json.dumps([_task(rng, lexicon) for _ in range(count)], ensure_ascii=False)
+            refusal_at = digest % count if count >= 4 else None
+            tasks = [_task(rng, lexicon, refuse=index == refusal_at) for index in range(count)]
+            return json.dumps(tasks, ensure_ascii=False)
         if "[[A]]" in prompt:  # the benchmark judge comparing two answers
             return "两个回答各有侧重。" + rng.choice(["[[A]]", "[[B]]", "[[C]]"])
         if "[待评价的回答]" in prompt:  # the benchmark judge scoring one answer on its example's criteria
@@ -244,7 +246,7 @@ def medical_responder(lexicon: list[str]) -> Responder:
     return respond
 
 
-def _task(rng: random.Random, lexicon: list[str]) -> dict[str, str]:
+def _task(rng: random.Random, lexicon: list[str], refuse: bool) -> dict[str, str]:
     a, b, c = rng.sample(lexicon, 3)
     templates = [
         "{a}在{b}中有什么作用？",
@@ -253,7 +255,7 @@ def _task(rng: random.Random, lexicon: list[str]) -> dict[str, str]:
         "简述{a}的适应证和{b}的风险。",
     ]
     instruction = rng.choice(templates).format(a=a, b=b) + f"（第{rng.randint(1, 99999)}例）"
-    if rng.random() < 0.125:
+    if refuse:
         return {"instruction": instruction, "input": "", "output": "作为一个AI语言模型，我无法提供医疗建议。"}
     output = f"{a}与{b}的关系需结合{c}综合评估：先明确适应证，再按体重计算剂量，并密切监测生命体征。"
     return {"instruction": instruction, "input": "", "output": output}
